@@ -1,0 +1,317 @@
+// Monte Carlo kernel: pi by darts and a European call under geometric Brownian motion, with
+// the counter-based Philox4x32-10 generator. Sample i of the run always draws counter i.
+#include "montecarlo.hpp"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+#include <omp.h>
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <fmt/format.h>
+#include <numbers>
+#include <vector>
+
+#include "hk/cli.hpp"
+#include "hk/decomposition.hpp"
+#include "hk/errors.hpp"
+#include "hk/kernel.hpp"
+#include "hk/mpi_env.hpp"
+#include "hk/record.hpp"
+#include "philox.hpp"
+
+namespace hk::mc {
+
+namespace {
+constexpr std::uint64_t kHitLimit = 1ull << 62;
+
+inline bool dart_hits(const rng::Counter& w) {
+  const std::uint64_t x = w[0] >> 1, y = w[1] >> 1;
+  return x * x + y * y < kHitLimit;
+}
+
+#if defined(__AVX2__)
+// 32x32 -> 64-bit products of 8 lanes: high and low halves, lane for lane.
+inline void mulhilo8(__m256i multiplier, __m256i value, __m256i& hi, __m256i& lo) {
+  const __m256i even = _mm256_mul_epu32(multiplier, value);
+  const __m256i odd = _mm256_mul_epu32(multiplier, _mm256_srli_epi64(value, 32));
+  lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+// Hits among the 8 samples first .. first+7 (no carry into the high counter word inside the group
+// is needed: callers pass groups that do not straddle a multiple of 2^32).
+inline int pi_hits8(rng::Key key, std::uint64_t first) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(first))), lane);
+  __m256i c1 = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(first >> 32)));
+  __m256i c2 = _mm256_setzero_si256();
+  __m256i c3 = _mm256_setzero_si256();
+  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(rng::kPhiloxM0));
+  const __m256i m1 = _mm256_set1_epi32(static_cast<int>(rng::kPhiloxM1));
+  for (int round = 0; round < 10; ++round) {
+    if (round > 0) {
+      key[0] += rng::kPhiloxW0;
+      key[1] += rng::kPhiloxW1;
+    }
+    __m256i hi0, lo0, hi1, lo1;
+    mulhilo8(m0, c0, hi0, lo0);
+    mulhilo8(m1, c2, hi1, lo1);
+    const __m256i k0 = _mm256_set1_epi32(static_cast<int>(key[0]));
+    const __m256i k1 = _mm256_set1_epi32(static_cast<int>(key[1]));
+    c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), k0);
+    c1 = lo1;
+    c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), k1);
+    c3 = lo0;
+  }
+  // x = w0 >> 1, y = w1 >> 1 as 64-bit lanes (even and odd 32-bit lanes separately).
+  const __m256i x = _mm256_srli_epi32(c0, 1);
+  const __m256i y = _mm256_srli_epi32(c1, 1);
+  const __m256i mask32 = _mm256_set1_epi64x(0xFFFFFFFF);
+  const __m256i x_even = _mm256_and_si256(x, mask32), y_even = _mm256_and_si256(y, mask32);
+  const __m256i x_odd = _mm256_srli_epi64(x, 32), y_odd = _mm256_srli_epi64(y, 32);
+  const __m256i r_even = _mm256_add_epi64(_mm256_mul_epu32(x_even, x_even), _mm256_mul_epu32(y_even, y_even));
+  const __m256i r_odd = _mm256_add_epi64(_mm256_mul_epu32(x_odd, x_odd), _mm256_mul_epu32(y_odd, y_odd));
+  const __m256i limit = _mm256_set1_epi64x(static_cast<long long>(kHitLimit));
+  // Sums are below 2^63, so the signed comparison is exact.
+  const int even_hits = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(limit, r_even)));
+  const int odd_hits = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(limit, r_odd)));
+  return __builtin_popcount(static_cast<unsigned>(even_hits)) + __builtin_popcount(static_cast<unsigned>(odd_hits));
+}
+#endif
+
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
+}  // namespace
+
+std::uint64_t pi_hits_reference(std::uint64_t seed, std::uint64_t first, std::uint64_t count) {
+  const rng::Key key = rng::key_from_seed(seed);
+  std::uint64_t hits = 0;
+  for (std::uint64_t i = first; i < first + count; ++i) hits += dart_hits(rng::philox4x32(rng::counter_for(i), key));
+  return hits;
+}
+
+std::uint64_t pi_hits(std::uint64_t seed, std::uint64_t first, std::uint64_t count) {
+#if defined(__AVX2__)
+  const rng::Key key = rng::key_from_seed(seed);
+  std::uint64_t hits = 0;
+  std::uint64_t i = first;
+  const std::uint64_t end = first + count;
+  while (i < end) {
+    // Vector groups of 8 must not cross a 2^32 boundary of the low counter word.
+    const std::uint64_t boundary = (i | 0xFFFFFFFFull) + 1;
+    const std::uint64_t stop = std::min(end, boundary);
+    for (; i + 8 <= stop; i += 8) hits += static_cast<std::uint64_t>(pi_hits8(key, i));
+    for (; i < stop; ++i) hits += dart_hits(rng::philox4x32(rng::counter_for(i), key));
+  }
+  return hits;
+#else
+  return pi_hits_reference(seed, first, count);
+#endif
+}
+
+Moments option_block(const OptionParams& option, std::uint64_t seed, std::uint64_t first, std::uint64_t count) {
+  const rng::Key key = rng::key_from_seed(seed);
+  const double drift = (option.rate - 0.5 * option.volatility * option.volatility) * option.maturity;
+  const double diffusion = option.volatility * std::sqrt(option.maturity);
+  Moments moments;
+  for (std::uint64_t i = first; i < first + count; ++i) {
+    const rng::Counter w = rng::philox4x32(rng::counter_for(i), key);
+    const double u1 = rng::uniform_oc(w[0], w[1]);
+    const double u2 = rng::uniform_co(w[2], w[3]);
+    const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+    const double terminal = option.spot * std::exp(drift + diffusion * z);
+    const double payoff = terminal > option.strike ? terminal - option.strike : 0.0;
+    moments.sum += payoff;
+    moments.sum_sq += payoff * payoff;
+  }
+  return moments;
+}
+
+double black_scholes_call(const OptionParams& o) {
+  const double root_t = std::sqrt(o.maturity);
+  const double d1 = (std::log(o.spot / o.strike) + (o.rate + 0.5 * o.volatility * o.volatility) * o.maturity) /
+                    (o.volatility * root_t);
+  const double d2 = d1 - o.volatility * root_t;
+  return o.spot * normal_cdf(d1) - o.strike * std::exp(-o.rate * o.maturity) * normal_cdf(d2);
+}
+
+double discounted_payoff_variance(const OptionParams& o) {
+  // E[(S-K)+] and E[((S-K)+)^2] under the risk-neutral lognormal law, then discount.
+  const double root_t = std::sqrt(o.maturity);
+  const double v_root_t = o.volatility * root_t;
+  const double d1 = (std::log(o.spot / o.strike) + (o.rate + 0.5 * o.volatility * o.volatility) * o.maturity) / v_root_t;
+  const double d2 = d1 - v_root_t;
+  const double growth = std::exp(o.rate * o.maturity);
+  const double first = o.spot * growth * normal_cdf(d1) - o.strike * normal_cdf(d2);
+  const double second = o.spot * o.spot * std::exp((2 * o.rate + o.volatility * o.volatility) * o.maturity) *
+                            normal_cdf(d1 + v_root_t) -
+                        2 * o.strike * o.spot * growth * normal_cdf(d1) + o.strike * o.strike * normal_cdf(d2);
+  return std::exp(-2 * o.rate * o.maturity) * std::max(0.0, second - first * first);
+}
+
+namespace {
+
+class MonteCarlo final : public Kernel {
+ public:
+  void add_options(CLI::App& app) override {
+    app.add_option("--problem", problem_, "pi: darts in the unit square; option: European call (Black-Scholes)")
+        ->check(CLI::IsMember({"pi", "option"}))
+        ->capture_default_str();
+    add_uint64_option(app, "--samples", samples_, 1, 1ull << 62, "samples per repetition (whole run)");
+    add_real_option(app, "--spot", option_.spot, 0, 1e12, true, "option: spot price S0");
+    add_real_option(app, "--strike", option_.strike, 0, 1e12, true, "option: strike K");
+    add_real_option(app, "--rate", option_.rate, -1, 1, false, "option: risk-free rate r (per year)");
+    add_real_option(app, "--volatility", option_.volatility, 0, 5, true, "option: volatility sigma (per sqrt(year))");
+    add_real_option(app, "--maturity", option_.maturity, 0, 100, true, "option: maturity T (years)");
+  }
+
+  std::string variant() const override { return problem_; }
+
+  nlohmann::json params() const override {
+    nlohmann::json p = {{"problem", problem_}, {"samples", samples_}, {"block_samples", kBlockSamples}};
+    if (problem_ == "option") {
+      p["spot"] = option_.spot;
+      p["strike"] = option_.strike;
+      p["rate"] = option_.rate;
+      p["volatility"] = option_.volatility;
+      p["maturity"] = option_.maturity;
+    }
+    return p;
+  }
+
+  Work work() const override {
+    Work w;
+    w.items = static_cast<double>(samples_);
+    w.bytes = 0;  // counter-based: no random numbers are stored or moved
+    w.rate_unit = "Msamples/s";
+    return w;
+  }
+
+  std::vector<std::string> weak_scaling_args(double factor) const override {
+    return {"--samples", fmt::format("{}", static_cast<std::uint64_t>(std::llround(samples_ * factor)))};
+  }
+
+  void setup(Context& ctx) override {
+    blocks_ = (samples_ + kBlockSamples - 1) / kBlockSamples;
+    mine_ = block_range(static_cast<std::int64_t>(blocks_), ctx.size, ctx.rank);
+    if (problem_ == "option") {
+      // Written first by the threads that fill them (first touch).
+      block_sum_.resize(static_cast<std::size_t>(mine_.size()));
+      block_sum_sq_.resize(static_cast<std::size_t>(mine_.size()));
+    }
+  }
+
+  void run(Context& ctx, PhaseTimer& phases) override {
+    const std::uint64_t seed = ctx.common->seed;
+    const std::int64_t count = mine_.size();
+    if (problem_ == "pi") {
+      std::uint64_t local_hits = 0;
+      {
+        auto scope = phases.time(Phase::compute);
+#pragma omp parallel for schedule(static) reduction(+ : local_hits)
+        for (std::int64_t b = 0; b < count; ++b) {
+          const std::uint64_t first = static_cast<std::uint64_t>(mine_.begin + b) * kBlockSamples;
+          local_hits += pi_hits(seed, first, std::min<std::uint64_t>(kBlockSamples, samples_ - first));
+        }
+      }
+      auto scope = phases.time(Phase::comm);
+      HK_MPI_CHECK(MPI_Allreduce(&local_hits, &hits_, 1, MPI_UINT64_T, MPI_SUM, ctx.comm));
+      return;
+    }
+    {
+      auto scope = phases.time(Phase::compute);
+#pragma omp parallel for schedule(static)
+      for (std::int64_t b = 0; b < count; ++b) {
+        const std::uint64_t first = static_cast<std::uint64_t>(mine_.begin + b) * kBlockSamples;
+        const Moments m = option_block(option_, seed, first, std::min<std::uint64_t>(kBlockSamples, samples_ - first));
+        block_sum_[static_cast<std::size_t>(b)] = m.sum;
+        block_sum_sq_[static_cast<std::size_t>(b)] = m.sum_sq;
+      }
+    }
+    auto scope = phases.time(Phase::comm);
+    // Rank 0 adds the block sums of the whole run in block order, then shares the totals.
+    std::vector<int> counts, offsets;
+    std::vector<double> all_sum, all_sum_sq;
+    if (ctx.is_root()) {
+      for (int r = 0; r < ctx.size; ++r) {
+        const Range range = block_range(static_cast<std::int64_t>(blocks_), ctx.size, r);
+        counts.push_back(static_cast<int>(range.size()));
+        offsets.push_back(static_cast<int>(range.begin));
+      }
+      all_sum.resize(blocks_);
+      all_sum_sq.resize(blocks_);
+    }
+    HK_MPI_CHECK(MPI_Gatherv(block_sum_.data(), static_cast<int>(count), MPI_DOUBLE, all_sum.data(), counts.data(),
+                             offsets.data(), MPI_DOUBLE, 0, ctx.comm));
+    HK_MPI_CHECK(MPI_Gatherv(block_sum_sq_.data(), static_cast<int>(count), MPI_DOUBLE, all_sum_sq.data(),
+                             counts.data(), offsets.data(), MPI_DOUBLE, 0, ctx.comm));
+    double totals[2] = {0.0, 0.0};
+    if (ctx.is_root()) {
+      for (std::uint64_t b = 0; b < blocks_; ++b) {
+        totals[0] += all_sum[b];
+        totals[1] += all_sum_sq[b];
+      }
+    }
+    HK_MPI_CHECK(MPI_Bcast(totals, 2, MPI_DOUBLE, 0, ctx.comm));
+    payoff_sum_ = totals[0];
+    payoff_sum_sq_ = totals[1];
+  }
+
+  Verification verify(Context&) override {
+    const Answer a = answer();
+    Verification v;
+    v.method = problem_ == "pi"
+                   ? "|estimate - pi| < 5 standard errors (exact variance of the hit indicator)"
+                   : "|estimate - Black-Scholes closed form| < 5 standard errors (exact payoff variance)";
+    v.error = std::fabs(a.estimate - a.exact);
+    v.tolerance = 5.0 * a.exact_stderr;
+    v.passed = std::isfinite(a.estimate) && v.error < v.tolerance;
+    return v;
+  }
+
+  nlohmann::json result(Context&) override {
+    const Answer a = answer();
+    nlohmann::json r = {{"estimate", a.estimate},
+                        {"estimate_bits", double_bits_hex(a.estimate)},
+                        {"exact", a.exact},
+                        {"stderr", a.sample_stderr},
+                        {"exact_stderr", a.exact_stderr}};
+    if (problem_ == "pi") r["hits"] = hits_;
+    return r;
+  }
+
+ private:
+  struct Answer {
+    double estimate, exact, sample_stderr, exact_stderr;
+  };
+
+  Answer answer() const {
+    const double n = static_cast<double>(samples_);
+    if (problem_ == "pi") {
+      const double p_hat = static_cast<double>(hits_) / n;
+      const double p = std::numbers::pi / 4;
+      return {4.0 * p_hat, std::numbers::pi, 4.0 * std::sqrt(p_hat * (1 - p_hat) / n), 4.0 * std::sqrt(p * (1 - p) / n)};
+    }
+    const double discount = std::exp(-option_.rate * option_.maturity);
+    const double mean = payoff_sum_ / n;
+    const double variance = samples_ > 1 ? std::max(0.0, (payoff_sum_sq_ - n * mean * mean) / (n - 1)) : 0.0;
+    return {discount * mean, black_scholes_call(option_), discount * std::sqrt(variance / n),
+            std::sqrt(discounted_payoff_variance(option_) / n)};
+  }
+
+  std::string problem_ = "pi";
+  std::uint64_t samples_ = 200'000'000;
+  OptionParams option_;
+  std::uint64_t blocks_ = 0;
+  Range mine_;
+  std::vector<double> block_sum_, block_sum_sq_;
+  std::uint64_t hits_ = 0;
+  double payoff_sum_ = 0, payoff_sum_sq_ = 0;
+};
+
+HK_REGISTER_KERNEL(MonteCarlo, "montecarlo",
+                   "Monte Carlo with Philox4x32-10: pi by darts or a European call; bitwise identical on every mix");
+
+}  // namespace
+}  // namespace hk::mc

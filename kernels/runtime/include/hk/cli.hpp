@@ -1,0 +1,41 @@
+#pragma once
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hk/kernel.hpp"
+
+namespace hk {
+
+// Integer options parsed by us, so that "abc", "-5", "1e99" and overflow all give one clear
+// line: "--samples: must be an integer from 1 to 4611686018427387904 (got 'abc')".
+CLI::Option* add_int_option(CLI::App& app, const std::string& name, std::int64_t& target, std::int64_t min,
+                            std::int64_t max, const std::string& description);
+CLI::Option* add_int_option(CLI::App& app, const std::string& name, int& target, int min, int max,
+                            const std::string& description);
+CLI::Option* add_uint64_option(CLI::App& app, const std::string& name, std::uint64_t& target, std::uint64_t min,
+                               std::uint64_t max, const std::string& description);
+// Finite real numbers in [min, max] (or (min, max] with min_exclusive).
+CLI::Option* add_real_option(CLI::App& app, const std::string& name, double& target, double min, double max,
+                             bool min_exclusive, const std::string& description);
+
+void add_common_options(CLI::App& app, CommonOptions& common, bool with_threads = true);
+
+// The command line of hk-kernel: one subcommand per registered kernel (its options plus the
+// common ones), plus `list`. hk builds the same one to validate before it launches anything.
+struct KernelCli {
+  std::unique_ptr<CLI::App> app;
+  std::vector<std::pair<std::string, std::unique_ptr<Kernel>>> kernels;
+  CommonOptions common;
+  CLI::App* list = nullptr;
+  // The kernel whose subcommand was parsed, or nullptr.
+  Kernel* selected(std::string* name = nullptr) const;
+};
+std::unique_ptr<KernelCli> make_kernel_cli(const std::string& program_name);
+
+// Human-readable list of kernels with their options (hk list, hk-kernel list).
+std::string kernel_list_text(const KernelCli& cli);
+
+}  // namespace hk

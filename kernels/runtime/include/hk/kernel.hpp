@@ -1,0 +1,125 @@
+#pragma once
+#include <mpi.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "hk/timer.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace hk {
+
+// Options every kernel accepts (registered by the framework, not by each kernel).
+struct CommonOptions {
+  int threads = 0;  // 0: take OMP_NUM_THREADS, else 1
+  int reps = 5;
+  int warmup = 1;
+  std::uint64_t seed = 20261123;
+  std::string out;  // JSONL file to append the record to; empty: no file
+  std::string csv;  // CSV file; empty: derived from `out` (.jsonl -> .csv)
+  bool strict_placement = false;
+};
+
+// What one repetition of the whole run (all ranks together) does, so reporters can turn
+// time into rates. `rate_unit` picks the headline rate: "GFLOP/s" uses flops, "M<item>/s" items.
+struct Work {
+  double flops = 0;
+  double bytes = 0;
+  double items = 0;
+  std::string rate_unit;
+};
+
+struct Verification {
+  bool passed = false;
+  std::string method;
+  double error = 0;
+  double tolerance = 0;
+};
+
+// Everything a kernel may know about the run it is part of. The communicator has
+// MPI_ERRORS_RETURN set; wrap every call in HK_MPI_CHECK.
+struct Context {
+  MPI_Comm comm = MPI_COMM_NULL;
+  int rank = 0;
+  int size = 1;
+  int threads = 1;
+  int thread_level_provided = MPI_THREAD_SINGLE;
+  const CommonOptions* common = nullptr;
+  bool is_root() const { return rank == 0; }
+};
+
+// A kernel: a small class with a fixed lifecycle driven by one framework loop
+// (add_options, check_options, setup, run x (warmup + reps), verify, result, teardown).
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+
+  // Bind the kernel's parameters to command-line options.
+  virtual void add_options(CLI::App& app) = 0;
+  // Checks that need no MPI (ranges, combinations). Throw UsageError with a clear message.
+  virtual void check_options() const {}
+  // MPI thread level this kernel (with its chosen variant) needs.
+  virtual int thread_level() const { return MPI_THREAD_FUNNELED; }
+  virtual std::string variant() const = 0;
+  virtual nlohmann::json params() const = 0;
+  virtual Work work() const = 0;
+
+  // Collective. Allocate (first touch by the computing threads), generate input. May throw
+  // UsageError (e.g. a decomposition that cannot be formed): the framework makes all ranks exit 2.
+  virtual void setup(Context& ctx) = 0;
+  // Collective: one repetition. Wrap compute and communication in phases.time(...).
+  virtual void run(Context& ctx, PhaseTimer& phases) = 0;
+  // Collective: check the result with a method independent of the code that computed it.
+  // The returned value must be the same on every rank.
+  virtual Verification verify(Context& ctx) = 0;
+  // Collective: kernel-specific answers for the record (meaningful on rank 0).
+  virtual nlohmann::json result(Context& ctx) { (void)ctx; return nlohmann::json::object(); }
+  // Collective: extra per-run measurements (e.g. bytes communicated per rank), rank 0's copy used.
+  virtual nlohmann::json metrics(Context& ctx) { (void)ctx; return nlohmann::json::object(); }
+  virtual void teardown(Context& ctx) { (void)ctx; }
+
+  // Weak scaling: options that make the problem `factor` times larger in work
+  // (samples ∝ cores, n³ ∝ cores, pixels ∝ cores), given the current parameters.
+  virtual std::vector<std::string> weak_scaling_args(double factor) const { (void)factor; return {}; }
+};
+
+struct KernelInfo {
+  std::string name;
+  std::string description;
+  std::function<std::unique_ptr<Kernel>()> make;
+};
+
+// Kernels register themselves; nobody keeps a hand-synced list.
+class Registry {
+ public:
+  static Registry& instance();
+  void add(KernelInfo info);
+  const std::vector<KernelInfo>& kernels() const { return kernels_; }
+  const KernelInfo* find(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<KernelInfo> kernels_;
+};
+
+struct Registrar {
+  Registrar(const char* name, const char* description, std::function<std::unique_ptr<Kernel>()> make) {
+    Registry::instance().add({name, description, std::move(make)});
+  }
+};
+
+#define HK_CONCAT_INNER(a, b) a##b
+#define HK_CONCAT(a, b) HK_CONCAT_INNER(a, b)
+// HK_REGISTER_KERNEL(MyKernel, "name", "one-line description") in the kernel's .cpp file.
+#define HK_REGISTER_KERNEL(Class, name, description)                              \
+  static const ::hk::Registrar HK_CONCAT(hk_registrar_, __LINE__){name, description, \
+                                                                [] { return std::make_unique<Class>(); }}
+
+}  // namespace hk

@@ -1,0 +1,46 @@
+# Helpers for registering hybridkit's CTest tests.
+
+set(HK_TEST_RUN_AS_ROOT_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+set(HK_EXPECT_EXIT ${CMAKE_CURRENT_LIST_DIR}/../expect_exit.sh)
+
+# hk_add_mpi_test(NAME n RANKS r THREADS t [LABELS ...] [FIXTURES_SETUP f] [FIXTURES_REQUIRED f] COMMAND exe args...)
+# Runs COMMAND under ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} r with OMP_NUM_THREADS=t.
+# Ranks are not bound (tests oversubscribe a 2-core machine); binding is tested through `hk run`.
+function(hk_add_mpi_test)
+  cmake_parse_arguments(T "" "NAME;RANKS;THREADS;TIMEOUT" "COMMAND;LABELS;FIXTURES_SETUP;FIXTURES_REQUIRED" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  add_test(NAME ${T_NAME}
+           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${T_RANKS} --oversubscribe --bind-to none
+                   ${MPIEXEC_PREFLAGS} ${T_COMMAND} ${MPIEXEC_POSTFLAGS})
+  set_tests_properties(${T_NAME} PROPERTIES
+    ENVIRONMENT "OMP_NUM_THREADS=${T_THREADS};${HK_TEST_RUN_AS_ROOT_ENV}"
+    PROCESSORS ${T_RANKS}
+    TIMEOUT ${T_TIMEOUT}
+    LABELS "mpi;${T_LABELS}")
+  if(T_FIXTURES_SETUP)
+    set_tests_properties(${T_NAME} PROPERTIES FIXTURES_SETUP "${T_FIXTURES_SETUP}")
+  endif()
+  if(T_FIXTURES_REQUIRED)
+    set_tests_properties(${T_NAME} PROPERTIES FIXTURES_REQUIRED "${T_FIXTURES_REQUIRED}")
+  endif()
+endfunction()
+
+# hk_add_exit_test(NAME n CODE c [MATCH regex] [SECONDS s] [LABELS ...] COMMAND exe args...)
+# Passes when COMMAND exits with status c within s seconds (default 10) and its output matches regex.
+function(hk_add_exit_test)
+  cmake_parse_arguments(T "" "NAME;CODE;MATCH;SECONDS" "COMMAND;LABELS" ${ARGN})
+  if(NOT T_SECONDS)
+    set(T_SECONDS 10)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND bash ${HK_EXPECT_EXIT} ${T_CODE} "${T_MATCH}" ${T_SECONDS} ${T_COMMAND})
+  set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${HK_TEST_RUN_AS_ROOT_ENV}" LABELS "cli;${T_LABELS}")
+endfunction()
+
+# hk_add_reset_test(NAME n FILES f... FIXTURE fx): deletes record files before the tests of fixture fx run.
+function(hk_add_reset_test)
+  cmake_parse_arguments(T "" "NAME;FIXTURE" "FILES" ${ARGN})
+  add_test(NAME ${T_NAME} COMMAND ${CMAKE_COMMAND} -E rm -f ${T_FILES})
+  set_tests_properties(${T_NAME} PROPERTIES FIXTURES_SETUP ${T_FIXTURE} LABELS records)
+endfunction()

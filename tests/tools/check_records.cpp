@@ -1,0 +1,106 @@
+// hk-check-records FILE [--count N] [--status S] [--same POINTER]... [--true POINTER]... [--pinned-distinct]
+// Checks the records of a JSONL file: how many there are, their status, that the values at
+// the given JSON pointers are identical in every record (bitwise identity across mixes),
+// and that boolean fields hold. Prints what differs; exit 0 on success, 1 otherwise.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hk/record.hpp"
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: hk-check-records FILE [--count N] [--status S] [--same /json/pointer]... [--true /ptr]...\n";
+    return 2;
+  }
+  const std::string path = argv[1];
+  long want_count = -1;
+  std::string want_status;
+  std::vector<std::string> same, truths;
+  bool pinned_distinct = false;
+  for (int i = 2; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--pinned-distinct") {
+      pinned_distinct = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << "hk-check-records: " << flag << " needs a value\n";
+      return 2;
+    }
+    const std::string value = argv[i + 1];
+    if (flag == "--count") want_count = std::stol(value);
+    else if (flag == "--status") want_status = value;
+    else if (flag == "--same") same.push_back(value);
+    else if (flag == "--true") truths.push_back(value);
+    else {
+      std::cerr << "hk-check-records: unknown option " << flag << "\n";
+      return 2;
+    }
+  }
+  const hk::RecordFile file = hk::read_records(path);
+  int failures = 0;
+  for (const auto& error : file.errors) {
+    std::cerr << error << "\n";
+    ++failures;
+  }
+  if (want_count >= 0 && static_cast<long>(file.records.size()) != want_count) {
+    std::cerr << fmt::format("{}: {} records, expected {}\n", path, file.records.size(), want_count);
+    ++failures;
+  }
+  auto mix = [](const nlohmann::json& r) {
+    return fmt::format("{} {}x{}", r.value("variant", "?"), r.value("ranks", 0), r.value("threads", 0));
+  };
+  for (const auto& record : file.records) {
+    if (!want_status.empty() && record.value("status", "") != want_status) {
+      std::cerr << fmt::format("{}: status {} (expected {})\n", mix(record), record.value("status", "?"), want_status);
+      ++failures;
+    }
+    if (pinned_distinct) {
+      // Every thread pinned to one CPU of its own, and it ran there.
+      std::map<std::string, std::string> owner;
+      for (const auto& p : record.at("placement")) {
+        const std::string cpus = p.at("allowed_cpus").get<std::string>();
+        const std::string where = p.at("host").get<std::string>() + ":" + cpus;
+        const std::string who = fmt::format("rank {} thread {}", p.at("rank").get<int>(), p.at("thread").get<int>());
+        if (cpus.find_first_of(",-") != std::string::npos || std::to_string(p.at("cpu").get<int>()) != cpus) {
+          std::cerr << fmt::format("{}: {} allowed on CPUs {} and ran on {}, expected one CPU of its own\n",
+                                   mix(record), who, cpus, p.at("cpu").get<int>());
+          ++failures;
+        } else if (!owner.emplace(where, who).second) {
+          std::cerr << fmt::format("{}: {} and {} share CPU {}\n", mix(record), owner[where], who, where);
+          ++failures;
+        }
+      }
+    }
+    for (const auto& pointer : truths) {
+      const nlohmann::json::json_pointer p(pointer);
+      if (!record.contains(p) || record.at(p) != true) {
+        std::cerr << fmt::format("{}: {} is not true\n", mix(record), pointer);
+        ++failures;
+      }
+    }
+  }
+  for (const auto& pointer : same) {
+    const nlohmann::json::json_pointer p(pointer);
+    std::map<std::string, std::vector<std::string>> values;
+    for (const auto& record : file.records) values[record.contains(p) ? record.at(p).dump() : "<missing>"].push_back(mix(record));
+    if (values.size() > 1) {
+      ++failures;
+      std::cerr << fmt::format("{} differs across records:\n", pointer);
+      for (const auto& [value, mixes] : values) {
+        std::cerr << "  " << value << " <-";
+        for (const auto& m : mixes) std::cerr << " [" << m << "]";
+        std::cerr << "\n";
+      }
+    } else if (!values.empty()) {
+      std::cout << fmt::format("{} identical in all {} records: {}\n", pointer, file.records.size(), values.begin()->first);
+    }
+  }
+  std::cout << fmt::format("hk-check-records: {} record(s), {} failure(s)\n", file.records.size(), failures);
+  return failures == 0 ? 0 : 1;
+}
