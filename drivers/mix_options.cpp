@@ -1,0 +1,73 @@
+#include "mix_options.hpp"
+
+#include <fmt/format.h>
+
+#include "topology.hpp"
+
+namespace hk {
+
+void add_launch_options(CLI::App& app, LaunchOptions& o) {
+  add_int_option(app, "--nodes", o.nodes, 1, 1 << 16, "nodes to spread the ranks over")->group("Mix");
+  add_int_option(app, "--cores", o.cores, 1, 1 << 20, "physical cores per node")
+      ->default_str("hwloc's count")
+      ->group("Mix");
+  app.add_flag("--oversubscribe", o.oversubscribe, "allow ranks x threads beyond the cores (then no binding)")
+      ->group("Mix");
+  app.add_flag("--dry-run", o.dry_run, "print the commands, do not run them")->group("Launch");
+  app.add_option("--launcher", o.launcher, "mpirun or srun")
+      ->check(CLI::IsMember({"mpirun", "srun"}))
+      ->capture_default_str()
+      ->group("Launch");
+  app.add_option("--launcher-path", o.launcher_path, "path of mpirun/srun (default: found on PATH)")->group("Launch");
+  app.add_option("--kernel-exe", o.kernel_exe, "path of hk-kernel (default: next to hk)")->group("Launch");
+}
+
+const std::set<std::string>& hk_only_options() {
+  static const std::set<std::string> names = {
+      "--ranks", "--threads", "--nodes", "--cores", "--oversubscribe", "--dry-run", "--launcher",
+      "--launcher-path", "--kernel-exe", "--help",
+      // hk sweep's own
+      "--mixes", "--scaling", "--timeout", "--resume", "--out-dir", "--budget"};
+  return names;
+}
+
+std::vector<std::string> forwarded_args(const CLI::App& app) {
+  std::vector<std::string> args;
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->count() == 0 || option->get_lnames().empty()) continue;
+    const std::string name = "--" + option->get_lnames().front();
+    if (hk_only_options().count(name)) continue;
+    if (option->get_type_size() == 0) {
+      args.push_back(name);
+      continue;
+    }
+    for (const auto& value : option->results()) args.push_back(name + "=" + value);
+  }
+  return args;
+}
+
+int cores_per_node(const LaunchOptions& options) {
+  return options.cores > 0 ? options.cores : read_topology().cores;
+}
+
+std::string unknown_kernel_message(const std::string& name, bool allow_all) {
+  if (Registry::instance().find(name) || (allow_all && name == "all")) return "";
+  std::string names;
+  for (const auto& known : Registry::instance().names()) names += (names.empty() ? "" : ", ") + known;
+  if (allow_all) names += ", all";
+  return fmt::format("unknown kernel '{}'; available: {}", name, names);
+}
+
+std::unique_ptr<KernelCli> add_kernel_subcommands(CLI::App& parent, bool with_threads) {
+  auto cli = make_kernel_cli("hk-kernel");
+  static std::vector<std::unique_ptr<CommonOptions>> validated;  // bound by the options below
+  for (const auto& [name, kernel] : cli->kernels) {
+    CLI::App* sub = parent.add_subcommand(name, cli->app->get_subcommand(name)->get_description());
+    kernel->add_options(*sub);
+    validated.push_back(std::make_unique<CommonOptions>());
+    add_common_options(*sub, *validated.back(), with_threads);
+  }
+  return cli;
+}
+
+}  // namespace hk
