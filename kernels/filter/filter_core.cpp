@@ -1,0 +1,269 @@
+// Blocked, vectorised filter passes. Compiled with -ffp-contract=off: every pixel sees exactly
+// the operations documented in filter_core.hpp, in that order, whichever lane or tail loop
+// computes it, so the result is bitwise the same as the serial reference.
+#include "filter_core.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+#include "hk/decomposition.hpp"
+
+namespace hk::filter {
+
+namespace {
+
+// Eight floats; GCC lowers the element-wise operators to AVX (or pairs of SSE) instructions.
+typedef float Vec8 __attribute__((vector_size(32)));
+
+inline Vec8 load8(const float* p) {
+  Vec8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store8(float* p, Vec8 v) { std::memcpy(p, &v, sizeof v); }
+inline Vec8 splat8(float s) { return Vec8{s, s, s, s, s, s, s, s}; }
+
+// Columns per strip: the ring of 2r+1 filtered rows of one strip stays in the L1/L2 cache.
+constexpr int kStripWidth = 512;
+
+// out[i] = w0*in[i] + sum_k w[k]*(in[i-k] + in[i+k]), i in [0, n).
+void horizontal_pass(const float* in, float* out, int n, const float* w, int r) {
+  int i = 0;
+  const Vec8 w0 = splat8(w[0]);
+  for (; i + 16 <= n; i += 16) {
+    Vec8 a = w0 * load8(in + i);
+    Vec8 b = w0 * load8(in + i + 8);
+    for (int k = 1; k <= r; ++k) {
+      const Vec8 wk = splat8(w[k]);
+      a = a + wk * (load8(in + i - k) + load8(in + i + k));
+      b = b + wk * (load8(in + i + 8 - k) + load8(in + i + 8 + k));
+    }
+    store8(out + i, a);
+    store8(out + i + 8, b);
+  }
+  for (; i < n; ++i) {
+    float a = w[0] * in[i];
+    for (int k = 1; k <= r; ++k) a = a + w[k] * (in[i - k] + in[i + k]);
+    out[i] = a;
+  }
+}
+
+// out[i] = w0*rows[r][i] + sum_k w[k]*(rows[r-k][i] + rows[r+k][i]).
+void vertical_pass(const float* const* rows, float* out, int n, const float* w, int r) {
+  const float* centre = rows[r];
+  int i = 0;
+  const Vec8 w0 = splat8(w[0]);
+  for (; i + 16 <= n; i += 16) {
+    Vec8 a = w0 * load8(centre + i);
+    Vec8 b = w0 * load8(centre + i + 8);
+    for (int k = 1; k <= r; ++k) {
+      const Vec8 wk = splat8(w[k]);
+      a = a + wk * (load8(rows[r - k] + i) + load8(rows[r + k] + i));
+      b = b + wk * (load8(rows[r - k] + i + 8) + load8(rows[r + k] + i + 8));
+    }
+    store8(out + i, a);
+    store8(out + i + 8, b);
+  }
+  for (; i < n; ++i) {
+    float a = w[0] * centre[i];
+    for (int k = 1; k <= r; ++k) a = a + w[k] * (rows[r - k][i] + rows[r + k][i]);
+    out[i] = a;
+  }
+}
+
+void sobel_row(const float* above, const float* mid, const float* below, float* out, int n) {
+  for (int x = 0; x < n; ++x) {
+    const float gx = ((above[x + 1] + 2.0f * mid[x + 1]) + below[x + 1]) - ((above[x - 1] + 2.0f * mid[x - 1]) + below[x - 1]);
+    const float gy = ((below[x - 1] + 2.0f * below[x]) + below[x + 1]) - ((above[x - 1] + 2.0f * above[x]) + above[x + 1]);
+    out[x] = std::sqrt(gx * gx + gy * gy);
+  }
+}
+
+}  // namespace
+
+const char* kind_name(FilterKind kind) {
+  switch (kind) {
+    case FilterKind::gaussian: return "gaussian";
+    case FilterKind::box: return "box";
+    case FilterKind::sobel: return "sobel";
+  }
+  return "?";
+}
+
+FilterSpec make_gaussian(double sigma) {
+  if (!(sigma > 0) || !std::isfinite(sigma)) throw std::invalid_argument("gaussian: sigma must be > 0");
+  FilterSpec spec;
+  spec.kind = FilterKind::gaussian;
+  spec.sigma = sigma;
+  spec.radius = static_cast<int>(std::ceil(3.0 * sigma));
+  std::vector<double> g(static_cast<std::size_t>(spec.radius) + 1);
+  double sum = 0;
+  for (int k = 0; k <= spec.radius; ++k) {
+    g[k] = std::exp(-static_cast<double>(k) * k / (2.0 * sigma * sigma));
+    sum += k == 0 ? g[k] : 2.0 * g[k];
+  }
+  for (double value : g) spec.weights.push_back(static_cast<float>(value / sum));
+  return spec;
+}
+
+FilterSpec make_box(int radius) {
+  if (radius < 0) throw std::invalid_argument("box: radius must be >= 0");
+  FilterSpec spec;
+  spec.kind = FilterKind::box;
+  spec.radius = radius;
+  spec.weights.assign(static_cast<std::size_t>(radius) + 1, static_cast<float>(1.0 / (2.0 * radius + 1.0)));
+  return spec;
+}
+
+FilterSpec make_sobel() {
+  FilterSpec spec;
+  spec.kind = FilterKind::sobel;
+  spec.radius = 1;
+  return spec;
+}
+
+double flops_per_pixel(const FilterSpec& spec) {
+  if (spec.kind == FilterKind::sobel) return 18;  // 10 adds/subs, 2 doublings, 2 squares, 1 add, 1 sqrt (+2)
+  return 2.0 * (1 + 3.0 * spec.radius);           // per pass: 1 + r multiplies, 2r adds; two passes
+}
+
+void Block::Free::operator()(float* p) const { std::free(p); }
+
+Block::Block(int width, int height, int halo, int channels)
+    : width_(width), height_(height), halo_(halo), channels_(channels) {
+  if (width < 1 || height < 1 || halo < 0 || channels < 1) throw std::invalid_argument("Block: bad geometry");
+  // Rows padded to whole 64-byte lines keep the vector loads of neighbouring rows apart.
+  stride_ = (static_cast<std::size_t>(width) + 2 * halo + 15) / 16 * 16;
+  plane_ = stride_ * (static_cast<std::size_t>(height) + 2 * halo);
+  const std::size_t bytes = (plane_ * channels * sizeof(float) + 63) / 64 * 64;
+  auto* memory = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (memory == nullptr) throw std::bad_alloc();
+  data_.reset(memory);
+}
+
+void clamp_columns(Block& block, bool left, bool right, int y_begin, int y_end) {
+  const int r = block.halo(), w = block.width();
+  if (r == 0) return;
+  for (int c = 0; c < block.channels(); ++c) {
+    for (int y = y_begin; y < y_end; ++y) {
+      float* row = block.row(c, y);
+      if (left) std::fill(row - r, row, row[0]);
+      if (right) std::fill(row + w, row + w + r, row[w - 1]);
+    }
+  }
+}
+
+void clamp_rows(Block& block, bool top, bool bottom) {
+  const int r = block.halo(), h = block.height(), w = block.width();
+  if (r == 0) return;
+  const std::size_t padded = static_cast<std::size_t>(w) + 2 * r;
+  for (int c = 0; c < block.channels(); ++c) {
+    for (int k = 1; k <= r; ++k) {
+      if (top) std::memcpy(block.row(c, -k) - r, block.row(c, 0) - r, padded * sizeof(float));
+      if (bottom) std::memcpy(block.row(c, h - 1 + k) - r, block.row(c, h - 1) - r, padded * sizeof(float));
+    }
+  }
+}
+
+void filter_region(const FilterSpec& spec, const Block& src, Block& dst, int x_begin, int x_end, int y_begin,
+                   int y_end, Scratch& scratch, const std::function<void()>& progress) {
+  if (x_begin >= x_end || y_begin >= y_end) return;
+  const int r = spec.radius;
+  if (spec.kind == FilterKind::sobel) {
+    for (int c = 0; c < src.channels(); ++c)
+      for (int y = y_begin; y < y_end; ++y) {
+        sobel_row(src.row(c, y - 1) + x_begin, src.row(c, y) + x_begin, src.row(c, y + 1) + x_begin,
+                  dst.row(c, y) + x_begin, x_end - x_begin);
+        if (progress && (y - y_begin) % 64 == 63) progress();
+      }
+    return;
+  }
+  const int ring_rows = 2 * r + 1;
+  scratch.ring.resize(static_cast<std::size_t>(ring_rows) * kStripWidth);
+  scratch.rows.resize(static_cast<std::size_t>(ring_rows));
+  const float* w = spec.weights.data();
+  for (int c = 0; c < src.channels(); ++c) {
+    for (int xs = x_begin; xs < x_end; xs += kStripWidth) {
+      const int n = std::min(x_end, xs + kStripWidth) - xs;
+      // Row y of the strip, filtered horizontally, lives in ring slot (y - first) mod (2r+1).
+      const int first = y_begin - r;
+      for (int y = first; y < y_end + r; ++y) {
+        horizontal_pass(src.row(c, y) + xs, scratch.ring.data() + static_cast<std::size_t>((y - first) % ring_rows) * kStripWidth, n, w, r);
+        const int out_y = y - r;
+        if (out_y < y_begin) continue;
+        for (int j = 0; j < ring_rows; ++j)
+          scratch.rows[j] = scratch.ring.data() + static_cast<std::size_t>((out_y - r + j - first) % ring_rows) * kStripWidth;
+        vertical_pass(scratch.rows.data(), dst.row(c, out_y) + xs, n, w, r);
+        if (progress && (out_y - y_begin) % 64 == 63) progress();
+      }
+    }
+  }
+}
+
+void filter_image(const FilterSpec& spec, Block& src, Block& dst) {
+  clamp_columns(src, true, true, 0, src.height());
+  clamp_rows(src, true, true);
+#pragma omp parallel
+  {
+    Scratch scratch;
+    const Range band = block_range(src.height(), omp_get_num_threads(), omp_get_thread_num());
+    filter_region(spec, src, dst, 0, src.width(), static_cast<int>(band.begin), static_cast<int>(band.end), scratch);
+  }
+}
+
+std::uint64_t mix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+float synthetic_value(std::int64_t x, std::int64_t y, int c, std::uint64_t seed) {
+  const std::int64_t ramp = (x + 2 * y + 85 * c) & 255;
+  const std::int64_t checker = (((x >> 6) ^ (y >> 6)) & 1) ? 48 : 0;
+  const std::uint64_t noise =
+      mix64(seed ^ mix64(static_cast<std::uint64_t>(x) * 0x100000001B3ull ^ (static_cast<std::uint64_t>(y) << 20) ^
+                         static_cast<std::uint64_t>(c) << 58)) & 15;
+  return static_cast<float>(ramp * 3 / 4 + checker + static_cast<std::int64_t>(noise));
+}
+
+namespace {
+inline void add_pixel(Checksum& sum, float v, std::int64_t x, std::int64_t y, int c, std::int64_t width,
+                      std::int64_t height) {
+  const double scaled = static_cast<double>(v) * 65536.0;
+  const double limited = std::isnan(scaled) ? 0.0 : std::clamp(scaled, -0x1p62, 0x1p62);
+  const auto fixed = static_cast<std::uint64_t>(std::llround(limited));
+  sum.fixed += fixed * static_cast<std::uint64_t>(1 + (x + 2 * y + 3 * c) % 17);
+  const std::uint64_t index = static_cast<std::uint64_t>((c * height + y) * width + x);
+  sum.hash += static_cast<std::uint64_t>(std::bit_cast<std::uint32_t>(v)) * mix64(index);
+}
+}  // namespace
+
+Checksum block_checksum(const Block& block, std::int64_t x0, std::int64_t y0, std::int64_t width,
+                        std::int64_t height) {
+  Checksum total;
+  for (int c = 0; c < block.channels(); ++c)
+    for (int y = 0; y < block.height(); ++y) {
+      const float* row = block.row(c, y);
+      for (int x = 0; x < block.width(); ++x) add_pixel(total, row[x], x0 + x, y0 + y, c, width, height);
+    }
+  return total;
+}
+
+Checksum plane_checksum(const std::vector<float>& image, std::int64_t width, std::int64_t height, int channels) {
+  Checksum total;
+  for (int c = 0; c < channels; ++c)
+    for (std::int64_t y = 0; y < height; ++y)
+      for (std::int64_t x = 0; x < width; ++x)
+        add_pixel(total, image[static_cast<std::size_t>((c * height + y) * width + x)], x, y, c, width, height);
+  return total;
+}
+
+}  // namespace hk::filter

@@ -1,0 +1,165 @@
+// The one translation unit that holds stb_image's and stb_image_write's implementations
+// (static, so they cannot clash with another copy of stb linked elsewhere).
+#include "image_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNM
+#define STBI_NO_STDIO
+#define STBI_MAX_DIMENSIONS 65535
+#include <stb/stb_image.h>
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#include <stb/stb_image_write.h>
+#pragma GCC diagnostic pop
+
+namespace hk::image {
+
+namespace {
+
+std::string reason() {
+  const char* text = stbi_failure_reason();
+  return text ? text : "unknown reason";
+}
+
+std::string extension_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const auto dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  std::string ext = path.substr(dot);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+void write_all(const std::string& path, const std::string& header, const std::uint8_t* data, std::size_t size) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw ImageError(path + ": cannot create: " + std::strerror(errno));
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  out.close();
+  if (!out) throw ImageError(path + ": write failed: " + std::strerror(errno));
+}
+
+void append_bytes(void* context, void* data, int size) {
+  auto* bytes = static_cast<std::vector<std::uint8_t>*>(context);
+  const auto* begin = static_cast<const std::uint8_t*>(data);
+  bytes->insert(bytes->end(), begin, begin + size);
+}
+
+}  // namespace
+
+Image8 decode_image(const std::uint8_t* data, std::size_t size, const std::string& what) {
+  if (data == nullptr || size == 0) throw ImageError(what + ": empty file, not an image");
+  if (size > static_cast<std::size_t>(INT_MAX)) throw ImageError(what + ": file larger than 2 GiB, not accepted");
+  const int length = static_cast<int>(size);
+  int width = 0, height = 0, channels = 0;
+  // Header first: dimensions are checked before stb allocates anything for the pixels.
+  if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
+    const std::string why = reason();
+    if (why == "unknown image type")
+      throw ImageError(what + ": unsupported image format (PNG, JPEG, binary PGM P5 and PPM P6 are read)");
+    throw ImageError(what + ": corrupt or truncated image (" + why + ")");
+  }
+  if (width <= 0 || height <= 0) throw ImageError(what + ": zero-sized image (" + std::to_string(width) + "x" +
+                                                  std::to_string(height) + ")");
+  if (width > kMaxSide || height > kMaxSide ||
+      static_cast<std::int64_t>(width) * height > kMaxPixels)
+    throw ImageError(what + ": image " + std::to_string(width) + "x" + std::to_string(height) +
+                     " is too large (at most " + std::to_string(kMaxSide) + " pixels a side and " +
+                     std::to_string(kMaxPixels) + " pixels)");
+  if (channels < 1 || channels > 4) throw ImageError(what + ": unsupported channel count " + std::to_string(channels));
+  const int wanted = channels <= 2 ? 1 : 3;
+  int got_width = 0, got_height = 0, file_channels = 0;
+  stbi_uc* pixels = stbi_load_from_memory(data, length, &got_width, &got_height, &file_channels, wanted);
+  if (pixels == nullptr) throw ImageError(what + ": corrupt or truncated image (" + reason() + ")");
+  if (got_width != width || got_height != height) {
+    stbi_image_free(pixels);
+    throw ImageError(what + ": corrupt image (header and data disagree on the size)");
+  }
+  Image8 image;
+  image.width = width;
+  image.height = height;
+  image.channels = wanted;
+  const std::size_t bytes = static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * wanted;
+  image.pixels.assign(pixels, pixels + bytes);
+  stbi_image_free(pixels);
+  return image;
+}
+
+Image8 read_image(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) throw ImageError(path + ": cannot open: " + std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) throw ImageError(path + ": not a regular file");
+  if (info.st_size > INT_MAX) throw ImageError(path + ": file larger than 2 GiB, not accepted");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ImageError(path + ": cannot open: " + std::strerror(errno));
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ImageError(path + ": read failed: " + std::strerror(errno));
+  return decode_image(bytes.data(), bytes.size(), path);
+}
+
+OutputFormat output_format(const std::string& path) {
+  const std::string ext = extension_of(path);
+  if (ext == ".png") return OutputFormat::png;
+  if (ext == ".pgm") return OutputFormat::pgm;
+  if (ext == ".ppm") return OutputFormat::ppm;
+  throw ImageError("--output: the file name must end in .png, .pgm or .ppm (got '" + path + "')");
+}
+
+void check_output_channels(const std::string& path, OutputFormat format, int channels) {
+  if (format == OutputFormat::pgm && channels != 1)
+    throw ImageError("--output " + path + ": PGM holds grayscale, the image has " + std::to_string(channels) +
+                     " channels; use .png or .ppm");
+  if (format == OutputFormat::ppm && channels != 3)
+    throw ImageError("--output " + path + ": PPM holds RGB, the image has 1 channel; use .png or .pgm");
+}
+
+void write_image(const std::string& path, const Image8& image) {
+  const OutputFormat format = output_format(path);
+  check_output_channels(path, format, image.channels);
+  if (format == OutputFormat::png) {
+    std::vector<std::uint8_t> encoded;
+    if (!stbi_write_png_to_func(append_bytes, &encoded, image.width, image.height, image.channels,
+                                image.pixels.data(), image.width * image.channels))
+      throw ImageError(path + ": PNG encoding failed");
+    write_all(path, "", encoded.data(), encoded.size());
+    return;
+  }
+  const std::string header = std::string(format == OutputFormat::pgm ? "P5" : "P6") + "\n" +
+                             std::to_string(image.width) + " " + std::to_string(image.height) + "\n255\n";
+  write_all(path, header, image.pixels.data(), image.pixels.size());
+}
+
+std::string output_writable(const std::string& path) {
+  struct stat info {};
+  const bool existed = ::stat(path.c_str(), &info) == 0;
+  if (existed && S_ISDIR(info.st_mode)) return "is a directory";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
+  if (fd < 0) return std::strerror(errno);
+  ::close(fd);
+  if (!existed) ::unlink(path.c_str());
+  return "";
+}
+
+}  // namespace hk::image
