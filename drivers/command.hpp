@@ -2,6 +2,8 @@
 // hk's subcommands register themselves (one cmd_*.cpp file each), like the kernels do.
 #include <CLI/CLI.hpp>
 
+#include "hk/kernel.hpp"  // HK_CONCAT
+
 #include <functional>
 #include <string>
 #include <vector>

@@ -1,0 +1,33 @@
+// hk info: the machine as hybridkit sees it (hwloc topology, build provenance).
+// `hk info --cores` prints only the number of physical cores (for scripts).
+#include <iostream>
+#include <memory>
+
+#include "command.hpp"
+#include "hk/build_info.hpp"
+#include "hk/errors.hpp"
+#include "topology.hpp"
+
+namespace {
+std::function<int()> setup_info(CLI::App& app) {
+  auto cores_only = std::make_shared<bool>(false);
+  app.add_flag("--cores", *cores_only, "print only the number of physical cores");
+  return [cores_only] {
+    const hk::Topology topology = hk::read_topology();
+    if (*cores_only) {
+      std::cout << topology.cores << "\n";
+      return hk::kExitOk;
+    }
+    nlohmann::json info = {{"topology", hk::topology_json(topology)},
+                           {"build",
+                            {{"version", hk::build::version},
+                             {"git_sha", hk::build::git_sha},
+                             {"compiler", hk::build::compiler},
+                             {"flags", hk::build::flags},
+                             {"build_type", hk::build::build_type}}}};
+    std::cout << info.dump(2) << "\n";
+    return hk::kExitOk;
+  };
+}
+HK_REGISTER_COMMAND("info", "show the machine's topology (hwloc) and the build's provenance", setup_info);
+}  // namespace

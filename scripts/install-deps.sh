@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what hybridkit needs on Debian 12 / Ubuntu 22.04+ (apt-get; uses sudo when not root).
+# Idempotent: packages already present are skipped by apt.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  openmpi-bin libopenmpi-dev            # MPI
+  libeigen3-dev                         # local dense linear algebra
+  libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
+  libcli11-dev nlohmann-json3-dev libfmt-dev libstb-dev libhwloc-dev hwloc
+  python3-matplotlib                    # hk plot (Debian's /usr/bin/python3)
+  libopenblas-dev libopencv-dev         # side-by-side baselines in the benchmarks only
+  clang libclang-rt-14-dev              # libFuzzer targets
+  slurm-wlm munge                       # the Slurm tests start a single-node cluster
+)
+if [ "${HK_SKIP_APT:-0}" = 1 ]; then exit 0; fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
