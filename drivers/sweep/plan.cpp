@@ -1,0 +1,114 @@
+#include "plan.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "hk/errors.hpp"
+
+namespace hk::sweep {
+
+std::string Mix::label() const { return fmt::format("{}x{}", ranks, threads); }
+
+Scaling parse_scaling(const std::string& text) {
+  if (text == "none") return Scaling::none;
+  if (text == "strong") return Scaling::strong;
+  if (text == "weak") return Scaling::weak;
+  throw UsageError(fmt::format("--scaling: must be none, strong or weak (got '{}')", text));
+}
+
+std::string scaling_name(Scaling scaling) {
+  switch (scaling) {
+    case Scaling::strong: return "strong";
+    case Scaling::weak: return "weak";
+    default: return "none";
+  }
+}
+
+std::vector<Mix> divisor_mixes(int cores) {
+  std::vector<Mix> mixes;
+  for (int ranks = cores; ranks >= 1; --ranks)
+    if (cores % ranks == 0) mixes.push_back({ranks, cores / ranks});
+  return mixes;
+}
+
+std::vector<Mix> parse_mixes(const std::string& text) {
+  auto bad = [&](const std::string& why) {
+    return UsageError(fmt::format("--mixes: must be a comma-separated list of RANKSxTHREADS such as 4x1,2x2,1x4 "
+                                  "with both from 1 to 4096; {} (got '{}')",
+                                  why, text));
+  };
+  std::vector<Mix> mixes;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::size_t x = item.find('x');
+    if (item.empty() || x == std::string::npos) throw bad(fmt::format("'{}' is not RxT", item));
+    Mix mix;
+    auto number = [&](const std::string& part, int& value) {
+      const auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), value);
+      if (part.empty() || error != std::errc() || end != part.data() + part.size() || value < 1 || value > 4096)
+        throw bad(fmt::format("'{}' is not RxT", item));
+    };
+    number(item.substr(0, x), mix.ranks);
+    number(item.substr(x + 1), mix.threads);
+    if (std::find(mixes.begin(), mixes.end(), mix) != mixes.end())
+      throw bad(fmt::format("{} is given twice", mix.label()));
+    mixes.push_back(mix);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return mixes;
+}
+
+std::vector<int> scaling_core_counts(int budget) {
+  std::vector<int> counts;
+  for (int c = 1; c < budget; c *= 2) counts.push_back(c);
+  counts.push_back(budget);
+  return counts;
+}
+
+bool family_member(int family_threads, int cores, Mix& member) {
+  if (cores < family_threads) {
+    member = {1, cores};
+    return true;
+  }
+  if (cores % family_threads != 0) return false;
+  member = {cores / family_threads, family_threads};
+  return true;
+}
+
+std::vector<PlannedRun> plan_runs(const std::vector<Mix>& full, Scaling scaling) {
+  std::vector<PlannedRun> runs;
+  auto add = [&](const Mix& mix, int family, double factor) {
+    for (auto& run : runs) {
+      if (run.mix == mix && run.weak_factor == factor) {
+        if (std::find(run.families.begin(), run.families.end(), family) == run.families.end())
+          run.families.push_back(family);
+        return;
+      }
+    }
+    runs.push_back({mix, {family}, factor});
+  };
+  for (const Mix& top : full) {
+    if (scaling == Scaling::none) {
+      add(top, top.threads, 1.0);
+      continue;
+    }
+    for (int cores : scaling_core_counts(top.cores())) {
+      Mix member;
+      if (!family_member(top.threads, cores, member)) continue;
+      add(member, top.threads, scaling == Scaling::weak ? static_cast<double>(cores) / top.cores() : 1.0);
+    }
+  }
+  std::stable_sort(runs.begin(), runs.end(), [](const PlannedRun& a, const PlannedRun& b) {
+    if (a.mix.cores() != b.mix.cores()) return a.mix.cores() < b.mix.cores();
+    return a.mix.ranks > b.mix.ranks;
+  });
+  for (auto& run : runs) std::sort(run.families.begin(), run.families.end());
+  return runs;
+}
+
+}  // namespace hk::sweep
