@@ -332,6 +332,10 @@ int run_sweep(SweepState& s, CLI::App& sweep_app) {
       spec.threads = run.mix.threads;
       spec.nodes = s.launch.nodes;
       spec.cores_per_node = cores_per_node;
+      // Allowed to oversubscribe a budget beyond this machine's cores (local mpirun): compose the
+      // unbound launch for the real core count, since a bound one cannot be placed.
+      if (s.launch.oversubscribe && s.launch.launcher == "mpirun" && s.launch.nodes == 1)
+        spec.cores_per_node = std::min(cores_per_node, topology.cores);
       spec.oversubscribe = s.launch.oversubscribe;
       spec.launcher = s.launch.launcher;
       spec.launcher_path = s.launch.launcher_path;
@@ -499,7 +503,9 @@ int run_sweep(SweepState& s, CLI::App& sweep_app) {
         line += fmt::format(", {:.4g} {}", record["rate"]["value"].get<double>(),
                             record["rate"]["unit"].get<std::string>());
     } else {
-      line += " — " + verdict.error.substr(0, verdict.error.find('\n'));
+      std::string why = verdict.error;
+      std::replace(why.begin(), why.end(), '\n', ' ');
+      line += " — " + (why.size() > 240 ? why.substr(0, 240) + "..." : why);
     }
     line += fmt::format(" (wall {:.1f} s)", outcome.seconds);
     progress.finished(line, outcome.seconds);

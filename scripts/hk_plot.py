@@ -129,7 +129,8 @@ def finish(fig, directory, name, formats, written):
 
 def panel_grid(count, width=5.2, height=4.0, rows=1):
     columns = max(1, count)
-    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows + 0.9), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows + 0.9), squeeze=False,
+                             constrained_layout=True)
     return fig, axes
 
 
@@ -252,7 +253,8 @@ def plot_strong_scaling(records, sweep, budget, directory, formats, written, not
             ax.legend(fontsize=7, title="mix family")
         speed_ax.set_ylabel("speedup over 1x1 (times)")
         eff_ax.set_ylabel("parallel efficiency (%)")
-        eff_ax.set_ylim(0, 120)
+        top = max([l for line in eff_ax.get_lines() for l in line.get_ydata() if not math.isnan(l)] + [100])
+        eff_ax.set_ylim(0, max(120, top * 1.1))
         speed_ax.set_title(name)
     fig.suptitle("Strong scaling: fixed problem, growing core count\n" + subtitle(sweep, strong), fontsize=9)
     finish(fig, directory, "strong_scaling", formats, written)

@@ -118,7 +118,11 @@ Classification classify(const ChildOutcome& outcome, const json& record, const s
     return c;
   }
   // A rank that died by a signal: the launcher exits non-zero and names the signal.
-  if (const int sig = signal_in_text(stderr_tail); sig != 0 && outcome.exit_status != 0) {
+  // hk-kernel itself exits 0-3; launchers report a rank killed by signal S as 128 + S when
+  // their message does not name it.
+  int sig = outcome.exit_status != 0 ? signal_in_text(stderr_tail) : 0;
+  if (sig == 0 && outcome.exit_status > 128 && outcome.exit_status < 128 + 65) sig = outcome.exit_status - 128;
+  if (sig != 0) {
     c.status = "crashed";
     c.signal = sig;
     c.error = with_tail(fmt::format("a rank died by signal {} ({})", sig, strsignal(sig)));

@@ -27,7 +27,8 @@ std::size_t repair_partial_tail(const std::string& path);
 
 // The status of a finished launch, from how the launcher ended and the record hk-kernel wrote:
 //   timeout        we killed it at the time limit;
-//   crashed        the launcher or a rank died by a signal (`signal` is set);
+//   crashed        the launcher or a rank died by a signal (`signal` is set): the launcher died
+//                  by one, names one in its stderr, or exits with 128 + signal;
 //   verify_failed  the record says the check failed;
 //   error          any other non-zero exit, or no record (`error` holds the reason and the last
 //                  lines of stderr);
