@@ -335,7 +335,7 @@ class FilterKernel final : public Kernel {
     total.fixed = sum[0];
     total.hash = sum[1];
     if (!output_.empty()) {
-      if (gathered_.empty()) gather_output(ctx);
+      if (!gathered_once_) gather_output(ctx);
       if (ctx.is_root()) write_output();
     }
     return {{"checksum", total.value()},
@@ -577,6 +577,7 @@ class FilterKernel final : public Kernel {
       }
     }
     HK_MPI_CHECK(MPI_Type_free(&interior));
+    gathered_once_ = true;
   }
 
   void write_output() const {
@@ -669,7 +670,8 @@ class FilterKernel final : public Kernel {
   std::array<Block, 2> work_;
   Block* final_ = nullptr;
   std::vector<Scratch> scratch_;
-  std::vector<float> gathered_;
+  std::vector<float> gathered_;  // rank 0: the whole result, once gathered
+  bool gathered_once_ = false;
   std::int64_t mismatches_ = 0;
 };
 

@@ -1,0 +1,235 @@
+// Unit tests of the filter arithmetic (blocked code vs serial reference, bitwise), the weights,
+// the checksum, and the image reader/writer (including hostile bytes).
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "filter_core.hpp"
+#include "image_io.hpp"
+
+namespace hf = hk::filter;
+namespace hi = hk::image;
+
+namespace {
+
+std::vector<std::uint8_t> file_bytes(const std::string& name) {
+  std::ifstream in(std::string(HK_FILTER_TEST_DATA) + "/" + name, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<float> random_image(int w, int h, int c, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> value(0.0f, 255.0f);
+  std::vector<float> image(static_cast<std::size_t>(w) * h * c);
+  for (float& v : image) v = value(gen);
+  return image;
+}
+
+// The blocked, threaded code on one rank (clamp-to-edge halos), K passes.
+std::vector<float> blocked_filter(const hf::FilterSpec& spec, const std::vector<float>& image, int w, int h, int c,
+                                  int iterations) {
+  hf::Block a(w, h, spec.radius, c), b(w, h, spec.radius, c);
+  for (int ch = 0; ch < c; ++ch)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) a.row(ch, y)[x] = image[(static_cast<std::size_t>(ch) * h + y) * w + x];
+  hf::Block* src = &a;
+  hf::Block* dst = &b;
+  for (int i = 0; i < iterations; ++i) {
+    hf::filter_image(spec, *src, *dst);
+    std::swap(src, dst);
+  }
+  std::vector<float> out(image.size());
+  for (int ch = 0; ch < c; ++ch)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) out[(static_cast<std::size_t>(ch) * h + y) * w + x] = src->row(ch, y)[x];
+  return out;
+}
+
+std::size_t bit_mismatches(const std::vector<float>& a, const std::vector<float>& b) {
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) bad += std::bit_cast<std::uint32_t>(a[i]) != std::bit_cast<std::uint32_t>(b[i]);
+  return bad;
+}
+
+}  // namespace
+
+TEST(FilterWeights, GaussianRadiusIsCeilThreeSigmaAndWeightsAreNormalised) {
+  const hf::FilterSpec g = hf::make_gaussian(2.0);
+  EXPECT_EQ(g.radius, 6);
+  ASSERT_EQ(g.weights.size(), 7u);
+  double sum = g.weights[0];
+  for (int k = 1; k <= g.radius; ++k) {
+    sum += 2.0 * g.weights[k];
+    EXPECT_LT(g.weights[k], g.weights[k - 1]);
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-6);
+  EXPECT_NEAR(g.weights[1] / g.weights[0], std::exp(-1.0 / 8.0), 1e-6);
+  EXPECT_EQ(hf::make_gaussian(0.34).radius, 2);
+  EXPECT_EQ(hf::make_box(3).weights, std::vector<float>(4, 1.0f / 7.0f));
+  EXPECT_THROW(hf::make_gaussian(0.0), std::invalid_argument);
+  EXPECT_THROW(hf::make_box(-1), std::invalid_argument);
+}
+
+TEST(FilterReference, BoxOfAConstantImageIsThatConstantAndSobelOfARampIsItsSlope) {
+  const std::vector<float> flat(5 * 4, 7.0f);
+  const auto boxed = hf::reference_filter(hf::make_box(1), flat, 5, 4, 1, 2);
+  for (float v : boxed) EXPECT_NEAR(v, 7.0f, 1e-5f);
+  std::vector<float> ramp(6 * 5);
+  for (int y = 0; y < 5; ++y)
+    for (int x = 0; x < 6; ++x) ramp[y * 6 + x] = 3.0f * x;
+  const auto edges = hf::reference_filter(hf::make_sobel(), ramp, 6, 5, 1, 1);
+  EXPECT_FLOAT_EQ(edges[2 * 6 + 2], 24.0f);  // gx = 4 * (3 * 2), gy = 0
+  EXPECT_FLOAT_EQ(edges[2 * 6 + 0], 12.0f);  // clamped at the left edge: half the difference
+}
+
+// The heart of the kernel's promise: the blocked, vectorised, threaded code is bitwise the
+// reference for every shape (strip tails, 1-pixel-wide images) and thread count.
+TEST(FilterBlocked, BitwiseIdenticalToReference) {
+  const std::vector<std::pair<int, int>> shapes = {{1, 1}, {1, 37}, {41, 1}, {17, 5}, {600, 9}, {33, 70}, {1030, 3}};
+  const std::vector<hf::FilterSpec> specs = {hf::make_gaussian(2.0), hf::make_gaussian(0.7), hf::make_box(0),
+                                             hf::make_box(3), hf::make_sobel()};
+  unsigned seed = 1;
+  for (const auto& [w, h] : shapes) {
+    for (const auto& spec : specs) {
+      for (int channels : {1, 3}) {
+        const auto image = random_image(w, h, channels, seed++);
+        const auto expected = hf::reference_filter(spec, image, w, h, channels, 2);
+        for (int threads : {1, 2, 3}) {
+          omp_set_num_threads(threads);
+          EXPECT_EQ(bit_mismatches(blocked_filter(spec, image, w, h, channels, 2), expected), 0u)
+              << hf::kind_name(spec.kind) << " r=" << spec.radius << " " << w << "x" << h << "x" << channels
+              << " threads=" << threads;
+        }
+      }
+    }
+  }
+}
+
+TEST(FilterChecksum, SameForAnySplitAndSeesOneBitChanges) {
+  const int w = 23, h = 11;
+  auto image = random_image(w, h, 1, 99);
+  const hf::Checksum whole = hf::plane_checksum(image, w, h, 1);
+  hf::Checksum parts;
+  for (int part = 0; part < 3; ++part) {
+    const int y0 = part * 4, y1 = std::min(h, y0 + 4);
+    hf::Block block(w, y1 - y0, 0, 1);
+    for (int y = y0; y < y1; ++y)
+      for (int x = 0; x < w; ++x) block.row(0, y - y0)[x] = image[y * w + x];
+    parts.add(hf::block_checksum(block, 0, y0, w, h));
+  }
+  EXPECT_EQ(parts.fixed, whole.fixed);
+  EXPECT_EQ(parts.hash, whole.hash);
+  image[5 * w + 7] = std::nextafter(image[5 * w + 7], 1e9f);
+  EXPECT_NE(hf::plane_checksum(image, w, h, 1).hash, whole.hash);
+}
+
+TEST(FilterSynthetic, ValuesAreIntegersFrom0To255AndDependOnlyOnPositionAndSeed) {
+  for (std::int64_t y : {0, 1, 63, 64, 16383})
+    for (std::int64_t x : {0, 5, 64, 16383}) {
+      const float v = hf::synthetic_value(x, y, 0, 7);
+      EXPECT_EQ(v, std::floor(v));
+      EXPECT_GE(v, 0.0f);
+      EXPECT_LE(v, 255.0f);
+      EXPECT_EQ(v, hf::synthetic_value(x, y, 0, 7));
+    }
+  EXPECT_NE(hf::synthetic_value(3, 3, 0, 7) + hf::synthetic_value(4, 3, 0, 7) + hf::synthetic_value(5, 3, 0, 7),
+            hf::synthetic_value(3, 3, 0, 8) + hf::synthetic_value(4, 3, 0, 8) + hf::synthetic_value(5, 3, 0, 8));
+}
+
+TEST(ImageRead, DecodesPngJpegPgmPpm) {
+  const auto png = file_bytes("photo.png");
+  const hi::Image8 a = hi::decode_image(png.data(), png.size());
+  EXPECT_EQ(a.width, 61);
+  EXPECT_EQ(a.height, 47);
+  EXPECT_EQ(a.channels, 3);
+  EXPECT_EQ(a.pixels[0], 0);      // (x*4+y) % 256 at (0,0)
+  EXPECT_EQ(a.pixels[1], 30);     // checker
+  EXPECT_EQ(a.pixels[3 * 5], 20);  // red at x=5
+  const auto pgm = file_bytes("gray.pgm");
+  const hi::Image8 g = hi::decode_image(pgm.data(), pgm.size());
+  EXPECT_EQ(g.width, 29);
+  EXPECT_EQ(g.height, 31);
+  EXPECT_EQ(g.channels, 1);
+  const auto ppm = file_bytes("color.ppm");
+  EXPECT_EQ(hi::decode_image(ppm.data(), ppm.size()).channels, 3);
+  const auto jpg = file_bytes("small.jpg");
+  const hi::Image8 j = hi::decode_image(jpg.data(), jpg.size());
+  EXPECT_EQ(j.width, 40);
+  EXPECT_EQ(j.height, 30);
+  EXPECT_EQ(j.channels, 3);
+}
+
+TEST(ImageRead, RefusesBadInputWithAClearError) {
+  const auto expect_error = [](const std::string& name, const std::string& words) {
+    const auto bytes = file_bytes(name);
+    try {
+      hi::decode_image(bytes.data(), bytes.size(), name);
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const hi::ImageError& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  expect_error("empty.png", "empty file");
+  expect_error("unsupported.bmp", "unsupported image format");
+  expect_error("corrupt.png", "corrupt");
+  expect_error("truncated.png", "corrupt or truncated");
+  expect_error("zero.pgm", "");
+  expect_error("huge.pgm", "too large");
+  EXPECT_THROW(hi::read_image("/nonexistent/image.png"), hi::ImageError);
+}
+
+// Hostile bytes: every prefix of valid files and byte-flipped variants either decode or throw
+// ImageError; nothing crashes (run under HK_SANITIZE for the strict version).
+TEST(ImageRead, NeverCrashesOnPrefixesAndFlippedBytes) {
+  for (const char* name : {"photo.png", "small.jpg", "gray.pgm", "color.ppm"}) {
+    const auto bytes = file_bytes(name);
+    for (std::size_t n = 0; n < bytes.size(); n += 1 + n / 64) {
+      try {
+        (void)hi::decode_image(bytes.data(), n);
+      } catch (const hi::ImageError&) {
+      }
+    }
+    std::mt19937 gen(5);
+    for (int trial = 0; trial < 200; ++trial) {
+      auto copy = bytes;
+      for (int flips = 0; flips < 4; ++flips) copy[gen() % copy.size()] ^= static_cast<std::uint8_t>(1u << (gen() % 8));
+      try {
+        const auto image = hi::decode_image(copy.data(), copy.size());
+        EXPECT_EQ(image.pixels.size(), static_cast<std::size_t>(image.width) * image.height * image.channels);
+      } catch (const hi::ImageError&) {
+      }
+    }
+  }
+}
+
+TEST(ImageWrite, RoundTripsPngPgmPpmAndRoundsToNearest) {
+  EXPECT_EQ(hi::to_8bit(0.49f), 0);
+  EXPECT_EQ(hi::to_8bit(0.5f), 1);
+  EXPECT_EQ(hi::to_8bit(1.4999999f), 1);
+  EXPECT_EQ(hi::to_8bit(254.5f), 255);
+  EXPECT_EQ(hi::to_8bit(-3.0f), 0);
+  EXPECT_EQ(hi::to_8bit(1000.0f), 255);
+  EXPECT_EQ(hi::to_8bit(std::nanf("")), 0);
+  for (const auto& [ext, channels] : std::vector<std::pair<std::string, int>>{{".png", 3}, {".png", 1}, {".pgm", 1}, {".ppm", 3}}) {
+    hi::Image8 image{7, 5, channels, {}};
+    for (int i = 0; i < 7 * 5 * channels; ++i) image.pixels.push_back(static_cast<std::uint8_t>(i * 7));
+    const std::string path = testing::TempDir() + "hk_filter_roundtrip" + ext;
+    hi::write_image(path, image);
+    const hi::Image8 back = hi::read_image(path);
+    EXPECT_EQ(back.width, 7);
+    EXPECT_EQ(back.height, 5);
+    EXPECT_EQ(back.channels, channels);
+    EXPECT_EQ(back.pixels, image.pixels) << ext;
+    std::remove(path.c_str());
+  }
+  EXPECT_THROW(hi::output_format("out.tif"), hi::ImageError);
+  EXPECT_THROW(hi::check_output_channels("x.pgm", hi::OutputFormat::pgm, 3), hi::ImageError);
+}
