@@ -69,10 +69,12 @@ class Block {
 void clamp_columns(Block& block, bool left, bool right, int y_begin, int y_end);
 void clamp_rows(Block& block, bool top, bool bottom);
 
-// Per-thread scratch space of filter_region (the ring of horizontally filtered rows).
+// Per-thread scratch space of filter_region (the ring of horizontally filtered rows, each kept
+// twice): ring_floats(radius) floats.
+inline constexpr int kFilterStripWidth = 8192;
+inline std::size_t ring_floats(int radius) { return static_cast<std::size_t>(2 * (2 * radius + 1)) * kFilterStripWidth; }
 struct Scratch {
   std::vector<float> ring;
-  std::vector<const float*> rows;
 };
 
 // dst(x, y) for x in [x_begin, x_end), y in [y_begin, y_end), all channels. src must hold valid

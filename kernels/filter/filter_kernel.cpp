@@ -231,8 +231,7 @@ class FilterKernel final : public Kernel {
             if (b->data() != nullptr) std::fill(b->row(c, y) - r, b->row(c, y) + w + r, 0.0f);
         }
       if (t < static_cast<int>(scratch_.size())) {
-        scratch_[t].ring.assign(static_cast<std::size_t>(2 * r + 1) * 512, 0.0f);
-        scratch_[t].rows.assign(static_cast<std::size_t>(2 * r + 1), nullptr);
+        scratch_[t].ring.assign(ring_floats(r), 0.0f);
       }
     }
     // The file's bytes are needed later only by the checks that rebuild the input.

@@ -94,7 +94,7 @@ TEST(FilterReference, BoxOfAConstantImageIsThatConstantAndSobelOfARampIsItsSlope
 // reference for every shape (strip tails, 1-pixel-wide images) and thread count.
 TEST(FilterBlocked, BitwiseIdenticalToReference) {
   const std::vector<std::pair<int, int>> shapes = {{1, 1}, {1, 37}, {41, 1}, {17, 5}, {600, 9}, {33, 70}, {1030, 3}};
-  const std::vector<hf::FilterSpec> specs = {hf::make_gaussian(2.0), hf::make_gaussian(0.7), hf::make_box(0),
+  const std::vector<hf::FilterSpec> specs = {hf::make_gaussian(2.0), hf::make_gaussian(0.7), hf::make_gaussian(3.1), hf::make_box(0),
                                              hf::make_box(3), hf::make_sobel()};
   unsigned seed = 1;
   for (const auto& [w, h] : shapes) {
