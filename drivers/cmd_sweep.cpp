@@ -210,7 +210,7 @@ class Progress {
   bool tty_;
 };
 
-json failure_record(const Config& c, const hk::CommonOptions& common, const std::string& started_at) {
+json failure_record(const Config& c, const hk::CommonOptions& common, int nodes, const std::string& started_at) {
   return {
       {"schema", hk::kRecordSchema},
       {"kernel", c.kernel},
@@ -218,7 +218,7 @@ json failure_record(const Config& c, const hk::CommonOptions& common, const std:
       {"params", c.params},
       {"ranks", c.run.mix.ranks},
       {"threads", c.run.mix.threads},
-      {"nodes", 1},
+      {"nodes", nodes},
       {"status", "error"},
       {"reps", common.reps},
       {"warmup", common.warmup},
@@ -456,7 +456,7 @@ int run_sweep(SweepState& s, CLI::App& sweep_app) {
     json record = read_own_record(c.record_path);
     const std::string tail = hk::sweep::tail_lines(c.stderr_path, 8);
     const auto verdict = hk::sweep::classify(outcome, record, tail, s.timeout_s);
-    if (!record.is_object()) record = failure_record(c, common, config_started);
+    if (!record.is_object()) record = failure_record(c, common, s.launch.nodes, config_started);
     record["status"] = verdict.status;
     if (!verdict.error.empty()) record["error"] = verdict.error;
     std::vector<std::string> mismatches =
