@@ -552,6 +552,7 @@ std::function<int()> setup_sweep(CLI::App& sweep) {
   for (CLI::App* sub : sweep.get_subcommands({})) {
     sub->get_option("--out")->description("directory of the sweep: runs.jsonl, runs.csv, sweep.json, logs/")
         ->type_name("DIR");
+    sub->get_option("--csv")->group("");  // hidden: the sweep always writes DIR/runs.csv
     sub->add_option("--mixes", state->mixes_text, "mixes RANKSxTHREADS to run, e.g. 4x1,2x2,1x4")
         ->default_str("every RxT = the core budget")
         ->group("Sweep");
