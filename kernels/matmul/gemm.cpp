@@ -87,6 +87,21 @@ void pack_b_panel(const double* b, std::int64_t ldb, std::int64_t kc, std::int64
   }
 }
 
+// Panels [first, last) of B[0..kc, 0..nc], walking B row by row so each row is read contiguously.
+void pack_b_panels(const double* b, std::int64_t ldb, std::int64_t kc, std::int64_t nc, std::int64_t first,
+                   std::int64_t last, double* packed) {
+  const std::int64_t full_end = std::min(last, nc / kNr);  // panels with all kNr columns
+  for (std::int64_t p = 0; p < kc; ++p) {
+    const double* row = b + p * ldb;
+    for (std::int64_t panel = first; panel < full_end; ++panel) {
+      double* out = packed + panel * kNr * kc + p * kNr;
+      _mm256_store_pd(out, _mm256_loadu_pd(row + panel * kNr));
+      _mm256_store_pd(out + 4, _mm256_loadu_pd(row + panel * kNr + 4));
+    }
+  }
+  for (std::int64_t panel = std::max(first, full_end); panel < last; ++panel) pack_b_panel(b, ldb, kc, nc, panel, packed);
+}
+
 // acc = sum over p of a[p][i] * b[p][j] (FMA, p ascending, from zero); then C(i, j) += acc(i, j)
 // for the rows/cols that exist. Edge blocks run the same arithmetic into a scratch tile.
 inline void micro_kernel(std::int64_t kc, const double* __restrict a, const double* __restrict b, double* c,
@@ -143,34 +158,39 @@ inline void micro_kernel(std::int64_t kc, const double* __restrict a, const doub
 void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
                  std::int64_t ldb, double* c, std::int64_t ldc, int threads) {
   if (m == 0 || n == 0 || k == 0) return;
-  // Even blocks: as many n blocks as kNc needs; as many m blocks as kMc needs, rounded up to a
-  // multiple of the thread count so a static split keeps every thread equally busy.
+  // Even n blocks of at most kNc columns. Rows: each thread gets an equal share of the kMr-row
+  // panels (a static split, so no thread waits at the barriers for a longer share), then walks
+  // it in blocks of at most kMc rows.
   const std::int64_t n_blocks = (n + kNc - 1) / kNc;
   const std::int64_t nc_max = round_up((n + n_blocks - 1) / n_blocks, kNr);
-  std::int64_t m_blocks = round_up((m + kMc - 1) / kMc, threads);
-  std::int64_t mc_max = round_up((m + m_blocks - 1) / m_blocks, kMr);
-  m_blocks = (m + mc_max - 1) / mc_max;
+  const std::int64_t row_panels = (m + kMr - 1) / kMr;
   const std::int64_t kc_max = std::min(k, kKc);
   Buffer packed_b = aligned_buffer(kc_max * nc_max);
   double* bp = packed_b.get();
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    Buffer packed_a = aligned_buffer(kc_max * round_up(mc_max, kMr));
+    Buffer packed_a = aligned_buffer(kc_max * kMc);
     double* ap = packed_a.get();
+    const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+    const std::int64_t share_begin = std::min(m, row_panels * thread / team * kMr);
+    const std::int64_t share_end = std::min(m, row_panels * (thread + 1) / team * kMr);
+    const std::int64_t share_blocks = std::max<std::int64_t>(1, (share_end - share_begin + kMc - 1) / kMc);
+    const std::int64_t mc_even = round_up((share_end - share_begin + share_blocks - 1) / share_blocks, kMr);
     for (std::int64_t jc = 0; jc < n; jc += nc_max) {
       const std::int64_t nc = std::min(nc_max, n - jc);
       const std::int64_t panels = (nc + kNr - 1) / kNr;
       for (std::int64_t pc = 0; pc < k; pc += kKc) {
         const std::int64_t kc = std::min(kKc, k - pc);
-#pragma omp for schedule(static)
-        for (std::int64_t panel = 0; panel < panels; ++panel)
-          pack_b_panel(b + pc * ldb + jc, ldb, kc, nc, panel, bp);
+        {
+          // This thread's share of B's panels, row by row of B (long contiguous reads).
+          const std::int64_t first = panels * thread / team, last = panels * (thread + 1) / team;
+          pack_b_panels(b + pc * ldb + jc, ldb, kc, nc, first, last, bp);
+        }
+#pragma omp barrier
         // implicit barrier: B block packed before anyone uses it
-#pragma omp for schedule(static)
-        for (std::int64_t block = 0; block < m_blocks; ++block) {
-          const std::int64_t ic = block * mc_max;
-          const std::int64_t mc = std::min(mc_max, m - ic);
+        for (std::int64_t ic = share_begin; ic < share_end; ic += mc_even) {
+          const std::int64_t mc = std::min(mc_even, share_end - ic);
           pack_a(a + ic * lda + pc, lda, mc, kc, ap);
           for (std::int64_t jr = 0; jr < nc; jr += kNr) {
             const double* bpanel = bp + (jr / kNr) * kNr * kc;
@@ -180,7 +200,8 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const double* a
             }
           }
         }
-        // implicit barrier: nobody repacks B while another thread still reads it
+#pragma omp barrier
+        // nobody repacks B while another thread still reads it
       }
     }
   }
