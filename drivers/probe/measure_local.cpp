@@ -38,7 +38,8 @@ namespace hk::probe {
 
 namespace {
 
-constexpr int kWarmup = 3;  // untimed trials before every timed series
+constexpr int kWarmup = 3;            // untimed trials before every timed series
+constexpr double kSeriesBudget = 3.0;  // seconds one timed series may take
 constexpr double kMicro = 1e6;
 
 void cpu_relax() {
@@ -104,13 +105,18 @@ bool read_all(int fd, void* data, std::size_t bytes) {
   return true;
 }
 
-// Times `warmup + trials` calls of `trial` (each returns the seconds it measured) and keeps the timed ones.
+// Times `warmup + trials` calls of `trial` (each returns the seconds it measured) and keeps the
+// timed ones. A loaded machine can make a trial thousands of times slower (a spinning partner
+// without a core of its own), so a series stops at its time budget once three trials are in;
+// the figure records how many trials its median is over.
 template <typename Trial>
 std::vector<double> trials_of(int trials, Trial trial) {
   std::vector<double> seconds;
+  const double start = monotonic_seconds();
   for (int i = 0; i < kWarmup + trials; ++i) {
     const double t = trial();
     if (i >= kWarmup) seconds.push_back(t);
+    if (seconds.size() >= 3 && monotonic_seconds() - start > kSeriesBudget) break;
   }
   return seconds;
 }
@@ -327,13 +333,15 @@ void measure_creation(const Settings& s, Results& r) {
 
   // std::thread create + join of a thread that only marks that it ran.
   std::atomic<int> ran{0};
+  int created = 0;
   const std::vector<double> thread_times = trials_of(s.trials, [&] {
+    ++created;
     const double t0 = monotonic_seconds();
     std::thread worker([&] { ran.fetch_add(1, std::memory_order_relaxed); });
     worker.join();
     return monotonic_seconds() - t0;
   });
-  if (ran.load() != kWarmup + s.trials) throw RuntimeError("std::thread: a created thread did not run");
+  if (ran.load() != created) throw RuntimeError("std::thread: a created thread did not run");
   r.figures["creation.thread_create_join"] = micro(thread_times, "std::thread create + join of a thread that exits at once");
 
   // Entry into a warm OpenMP parallel region: the pool exists, so this is wake-up + barrier.
@@ -344,7 +352,9 @@ void measure_creation(const Settings& s, Results& r) {
   };
   std::vector<Count> entered(static_cast<std::size_t>(width));
   int actual_width = 0;
+  long regions = 0;
   const std::vector<double> region_times = trials_of(s.trials, [&] {
+    regions += kRegionsPerTrial;
     const double t0 = monotonic_seconds();
     for (int i = 0; i < kRegionsPerTrial; ++i) {
 #pragma omp parallel num_threads(width)
@@ -357,7 +367,7 @@ void measure_creation(const Settings& s, Results& r) {
   });
   long total = 0;
   for (const Count& c : entered) total += c.n;
-  if (total != static_cast<long>(actual_width) * kRegionsPerTrial * (kWarmup + s.trials))
+  if (total != static_cast<long>(actual_width) * regions)
     throw RuntimeError("OpenMP: not every thread entered every parallel region");
   r.figures["creation.omp_region_entry"] =
       micro(region_times, fmt::format("entry into a warm OpenMP parallel region of {} threads (+ its closing barrier)",
@@ -483,11 +493,11 @@ void measure_thread_communication(const Settings& s, Results& r) {
     std::uint64_t payload = 0;
   } box;
   const int rounds = std::max(10, s.round_trips * 10);
-  const long total_rounds = static_cast<long>(rounds) * (kWarmup + s.trials);
+  std::atomic<bool> stop{false};
   std::thread partner([&] {
-    for (long i = 0; i < total_rounds; ++i) {
-      const std::uint64_t mine = 2 * static_cast<std::uint64_t>(i) + 1;
-      spin_until([&] { return box.turn.load(std::memory_order_acquire) == mine; });
+    for (std::uint64_t mine = 1;; mine += 2) {
+      spin_until([&] { return box.turn.load(std::memory_order_acquire) == mine || stop.load(std::memory_order_relaxed); });
+      if (box.turn.load(std::memory_order_acquire) != mine) return;  // stopped
       box.payload += 1;
       box.turn.store(mine + 1, std::memory_order_release);
     }
@@ -506,6 +516,7 @@ void measure_thread_communication(const Settings& s, Results& r) {
     }
     return (monotonic_seconds() - t0) / (2.0 * rounds);
   });
+  stop.store(true);
   partner.join();
   if (wrong != 0) throw RuntimeError(fmt::format("atomic hand-off: {} payloads came back wrong", wrong));
   r.figures["communication.thread_handoff_8B"] =
@@ -554,10 +565,13 @@ void measure_switching(const Settings& s, Results& r) {
     make_pipe(back);
     const pid_t partner = checked_fork();
     if (partner == 0) {
+      close(there[1]);  // so that the initiator closing its end is seen as the end
+      close(back[0]);
       pipe_partner(there[0], back[1], total_rounds);
       _exit(0);
     }
     const std::vector<double> seconds = pipe_initiator(there[1], back[0], rounds, s.trials);
+    close(there[1]);  // the series may stop early (time budget): the partner reads the end
     const int status = wait_child(partner);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw RuntimeError("pipe partner: " + status_text(status));
     return per_switch(seconds);
@@ -569,6 +583,7 @@ void measure_switching(const Settings& s, Results& r) {
     make_pipe(back);
     std::thread partner(pipe_partner, there[0], back[1], total_rounds);
     const std::vector<double> seconds = pipe_initiator(there[1], back[0], rounds, s.trials);
+    close(there[1]);
     partner.join();
     return per_switch(seconds);
   });
