@@ -17,20 +17,13 @@ extern char** environ;
 
 namespace hk {
 
-std::string shell_quote(const std::string& word) {
-  if (!word.empty() &&
-      word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") ==
-          std::string::npos)
-    return word;
-  std::string quoted = "'";
-  for (char c : word) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
 std::string LaunchCommand::display() const {
   std::string line;
   for (const auto& [name, value] : env) line += name + "=" + shell_quote(value) + " ";
-  for (std::size_t i = 0; i < argv.size(); ++i) line += (i ? " " : "") + shell_quote(argv[i]);
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    if (i > 0) line += ' ';
+    line += shell_quote(argv[i]);
+  }
   return line;
 }
 

@@ -3,6 +3,8 @@
 #include <utility>
 #include <vector>
 
+#include "hk/system.hpp"  // shell_quote
+
 namespace hk {
 
 // One configuration to launch: R ranks x T threads of hk-kernel with the given kernel arguments.
@@ -37,8 +39,6 @@ LaunchCommand compose_launch(const LaunchSpec& spec);
 
 // hk-kernel next to this executable (the build tree or an install), else on PATH.
 std::string default_kernel_exe();
-
-std::string shell_quote(const std::string& word);
 
 // Runs the command and waits. With `own_group` the child leads a new process group (so a whole
 // mpirun with its ranks can be killed at once) and SIGINT/SIGTERM received meanwhile are

@@ -53,7 +53,10 @@ int cores_per_node(const LaunchOptions& options) {
 std::string unknown_kernel_message(const std::string& name, bool allow_all) {
   if (Registry::instance().find(name) || (allow_all && name == "all")) return "";
   std::string names;
-  for (const auto& known : Registry::instance().names()) names += (names.empty() ? "" : ", ") + known;
+  for (const auto& known : Registry::instance().names()) {
+    if (!names.empty()) names += ", ";
+    names += known;
+  }
   if (allow_all) names += ", all";
   return fmt::format("unknown kernel '{}'; available: {}", name, names);
 }

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <fmt/format.h>
+#include <limits>
 #include <numbers>
 #include <vector>
 
@@ -166,6 +167,13 @@ class MonteCarlo final : public Kernel {
     add_real_option(app, "--maturity", option_.maturity, 0, 100, true, "option: maturity T (years)");
   }
 
+  void check_options() const override {
+    // Block sums travel in one MPI_Gatherv, whose counts are ints.
+    const std::uint64_t max_option_samples = static_cast<std::uint64_t>(std::numeric_limits<int>::max()) * kBlockSamples;
+    if (problem_ == "option" && samples_ > max_option_samples)
+      throw UsageError(fmt::format("--samples: at most {} with --problem option (got {})", max_option_samples, samples_));
+  }
+
   std::string variant() const override { return problem_; }
 
   nlohmann::json params() const override {
@@ -190,6 +198,14 @@ class MonteCarlo final : public Kernel {
 
   std::vector<std::string> weak_scaling_args(double factor) const override {
     return {"--samples", fmt::format("{}", static_cast<std::uint64_t>(std::llround(samples_ * factor)))};
+  }
+
+  std::uint64_t memory_estimate_bytes(const Context& ctx) const override {
+    if (problem_ != "option") return 0;
+    // Two doubles per block of this rank, and rank 0 gathers two doubles per block of the run.
+    const std::uint64_t blocks = (samples_ + kBlockSamples - 1) / kBlockSamples;
+    const std::uint64_t mine = static_cast<std::uint64_t>(block_range(static_cast<std::int64_t>(blocks), ctx.size, ctx.rank).size());
+    return 16 * mine + (ctx.rank == 0 ? 16 * blocks : 0);
   }
 
   void setup(Context& ctx) override {

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -110,4 +112,35 @@ TEST(Records, UnwritableFileIsAClearError) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/runs.jsonl"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos);
   }
+}
+
+// A file-size limit (EFBIG) cuts a write short: the appender must report it and cut the file
+// back to the records already there. Run in a child so the limit does not touch the tests.
+TEST(Records, FileSizeLimitLeavesNoPartialLine) {
+  const std::string path = temp_path("limited.jsonl");
+  std::remove(path.c_str());
+  const auto record = sample_record();
+  hk::append_record_jsonl(path, record);
+  const auto size_before = std::ifstream(path, std::ios::ate | std::ios::binary).tellg();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const rlimit limit{static_cast<rlim_t>(size_before) + 10, static_cast<rlim_t>(size_before) + 10};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    try {
+      hk::append_record_jsonl(path, record);
+    } catch (const std::exception& e) {
+      _exit(std::string(e.what()).find("File too large") != std::string::npos ? 42 : 43);
+    }
+    _exit(44);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "child killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 42);
+  const auto file = hk::read_records(path);
+  EXPECT_TRUE(file.errors.empty());
+  EXPECT_EQ(file.records.size(), 1u);
+  EXPECT_EQ(std::ifstream(path, std::ios::ate | std::ios::binary).tellg(), size_before);
+  std::remove(path.c_str());
 }

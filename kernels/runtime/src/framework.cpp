@@ -23,15 +23,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string shell_quote(const std::string& word) {
-  if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") ==
-                           std::string::npos)
-    return word;
-  std::string quoted = "'";
-  for (char c : word) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
 std::string openmp_version() {
 #ifdef _OPENMP
   switch (_OPENMP) {
@@ -109,9 +100,26 @@ void collective_step(const Context& ctx, Step&& step) {
   throw StepFailed{worst, message};
 }
 
-struct RepSample {
-  double elapsed, compute, comm, other;
-};
+// Refuses a configuration whose ranks on one node would together need more memory than the
+// node has available, before anything is allocated. Collective.
+void check_node_memory(const Context& ctx, const Kernel& kernel) {
+  const std::uint64_t mine = kernel.memory_estimate_bytes(ctx);
+  MPI_Comm node = MPI_COMM_NULL;
+  HK_MPI_CHECK(MPI_Comm_split_type(ctx.comm, MPI_COMM_TYPE_SHARED, ctx.rank, MPI_INFO_NULL, &node));
+  std::uint64_t node_total = 0;
+  int node_ranks = 1;
+  HK_MPI_CHECK(MPI_Allreduce(&mine, &node_total, 1, MPI_UINT64_T, MPI_SUM, node));
+  HK_MPI_CHECK(MPI_Comm_size(node, &node_ranks));
+  HK_MPI_CHECK(MPI_Comm_free(&node));
+  const std::uint64_t available = available_memory_bytes();
+  if (available > 0 && node_total > available) {
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    throw UsageError(fmt::format(
+        "this configuration needs an estimated {:.2f} GiB on node {} ({} rank(s), {:.2f} GiB on this one) but only "
+        "{:.2f} GiB are available; use a smaller problem or more nodes",
+        node_total / gib, host_name(), node_ranks, mine / gib, available / gib));
+  }
+}
 
 double median_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -167,7 +175,10 @@ void print_summary(const json& record, const std::string& out) {
 int kernel_main(int argc, char** argv) {
   const bool printer = launcher_rank() == 0;  // only rank 0 prints, even before MPI_Init
   std::string command;
-  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + shell_quote(argv[i]);
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0) command += ' ';
+    command += shell_quote(argv[i]);
+  }
 
   auto cli = make_kernel_cli("hk-kernel");
   try {
@@ -238,7 +249,7 @@ int kernel_main(int argc, char** argv) {
       {"phases_s", {{"compute", nullptr}, {"comm", nullptr}, {"other", nullptr}}},
       {"imbalance", nullptr},
       {"rate", rate_json(kernel->work(), 0)},
-      {"memory", {{"rss_max_bytes", 0}, {"rss_total_bytes", 0}}},
+      {"memory", {{"rss_max_bytes", 0}, {"rss_total_bytes", 0}, {"pss_total_bytes", 0}}},
       {"verification", json::object()},
       {"result", json::object()},
       {"metrics", json::object()},
@@ -266,8 +277,13 @@ int kernel_main(int argc, char** argv) {
     HK_MPI_CHECK(MPI_Comm_set_errhandler(ctx.comm, MPI_ERRORS_RETURN));
 
     try {
+      collective_step(ctx, [&] { check_node_memory(ctx, *kernel); });
       collective_step(ctx, [&] { kernel->setup(ctx); });
 
+      // Fault injection for the hardening tests: HK_FAULT=mpi-error makes rank 1 issue an invalid
+      // MPI call in the first repetition, to show the error becomes one message and an abort.
+      const char* fault = std::getenv("HK_FAULT");
+      const bool inject_mpi_error = fault != nullptr && std::string(fault) == "mpi-error" && ctx.rank == 1;
       const int total = common.warmup + common.reps;
       std::vector<double> local(static_cast<std::size_t>(common.reps) * 4);
       double local_compute_total = 0;
@@ -275,6 +291,7 @@ int kernel_main(int argc, char** argv) {
         PhaseTimer phases;
         HK_MPI_CHECK(MPI_Barrier(ctx.comm));
         const double start = wall_seconds();
+        if (inject_mpi_error && rep == 0) HK_MPI_CHECK(MPI_Send(nullptr, 0, MPI_INT, ctx.size + 5, 0, ctx.comm));
         kernel->run(ctx, phases);
         const double elapsed = wall_seconds() - start;
         HK_MPI_CHECK(MPI_Barrier(ctx.comm));
@@ -331,14 +348,16 @@ int kernel_main(int argc, char** argv) {
     // Placement, read where the threads run now (same pool, same binding as the timed loop).
     const auto placement = gather_placement(ctx.comm, local_placement(ctx.rank, threads));
     const std::uint64_t rss = peak_rss_bytes();
-    std::uint64_t rss_max = 0, rss_total = 0;
+    const std::uint64_t pss = proportional_set_bytes();  // now, while the kernel's memory is still held
+    std::uint64_t rss_max = 0, rss_total = 0, pss_total = 0;
     HK_MPI_CHECK(MPI_Reduce(&rss, &rss_max, 1, MPI_UINT64_T, MPI_MAX, 0, ctx.comm));
     HK_MPI_CHECK(MPI_Reduce(&rss, &rss_total, 1, MPI_UINT64_T, MPI_SUM, 0, ctx.comm));
+    HK_MPI_CHECK(MPI_Reduce(&pss, &pss_total, 1, MPI_UINT64_T, MPI_SUM, 0, ctx.comm));
     kernel->teardown(ctx);
 
     int write_failed = 0;
     if (ctx.is_root()) {
-      record["memory"] = {{"rss_max_bytes", rss_max}, {"rss_total_bytes", rss_total}};
+      record["memory"] = {{"rss_max_bytes", rss_max}, {"rss_total_bytes", rss_total}, {"pss_total_bytes", pss_total}};
       record["placement"] = placement_json(placement);
       record["nodes"] = count_nodes(placement);
       const auto warnings = placement_warnings(placement);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
+#include <string_view>
 
 #include "hk/errors.hpp"
 
@@ -23,7 +24,7 @@ const std::vector<std::string>& csv_columns() {
       "time_s.min", "time_s.median", "time_s.max",
       "phases_s.compute", "phases_s.comm", "phases_s.other", "imbalance",
       "rate.value", "rate.unit",
-      "memory.rss_max_bytes", "memory.rss_total_bytes",
+      "memory.rss_max_bytes", "memory.rss_total_bytes", "memory.pss_total_bytes",
       "verification.passed", "verification.method", "verification.error", "verification.tolerance",
       "result", "metrics", "work", "placement",
       "mpi.library", "mpi.thread_level_requested", "mpi.thread_level_provided",
@@ -142,28 +143,33 @@ std::string csv_path_for(const std::string& jsonl_path) {
 }
 
 RecordFile read_records(const std::string& path) {
-  RecordFile file;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
+    RecordFile file;
     file.errors.push_back(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
     return file;
   }
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_records(content, path);
+}
+
+RecordFile parse_records(const std::string& content, const std::string& name) {
+  RecordFile file;
   std::size_t line_number = 0;
   std::size_t start = 0;
   while (start < content.size()) {
     ++line_number;
     const std::size_t end = content.find('\n', start);
     if (end == std::string::npos) {
-      file.errors.push_back(fmt::format("{}:{}: partial last line (no newline), skipped", path, line_number));
+      file.errors.push_back(fmt::format("{}:{}: partial last line (no newline), skipped", name, line_number));
       break;
     }
-    const std::string line = content.substr(start, end - start);
+    const std::string_view line(content.data() + start, end - start);
     start = end + 1;
     if (line.empty()) continue;
     json record = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (record.is_discarded() || !record.is_object()) {
-      file.errors.push_back(fmt::format("{}:{}: not a JSON object, skipped", path, line_number));
+      file.errors.push_back(fmt::format("{}:{}: not a JSON object, skipped", name, line_number));
       continue;
     }
     file.records.push_back(std::move(record));

@@ -27,6 +27,7 @@ std::uint64_t proc_kb_field(const char* path, const std::string& key) {
 }  // namespace
 
 std::uint64_t peak_rss_bytes() { return proc_kb_field("/proc/self/status", "VmHWM"); }
+std::uint64_t proportional_set_bytes() { return proc_kb_field("/proc/self/smaps_rollup", "Pss"); }
 std::uint64_t current_rss_bytes() { return proc_kb_field("/proc/self/status", "VmRSS"); }
 std::uint64_t available_memory_bytes() { return proc_kb_field("/proc/meminfo", "MemAvailable"); }
 
@@ -62,6 +63,19 @@ std::string cpu_list_string(const std::vector<int>& cpus) {
 int online_cpus() {
   const long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;
+}
+
+std::string shell_quote(const std::string& word) {
+  if (!word.empty() &&
+      word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") ==
+          std::string::npos)
+    return word;
+  std::string quoted = "'";
+  for (char c : word) {
+    if (c == '\'') quoted += "'\\''";
+    else quoted += c;
+  }
+  return quoted + "'";
 }
 
 std::string utc_timestamp() {

@@ -71,6 +71,12 @@ class Kernel {
   virtual nlohmann::json params() const = 0;
   virtual Work work() const = 0;
 
+  // Bytes this rank will allocate in setup and run (an estimate; 0 when negligible). Called on
+  // every rank before setup, without MPI: the framework adds up the ranks of each node and
+  // refuses the run (exit 2, estimate and limit in the message) when it exceeds what the node
+  // has available, before anything is allocated.
+  virtual std::uint64_t memory_estimate_bytes(const Context& ctx) const { (void)ctx; return 0; }
+
   // Collective. Allocate (first touch by the computing threads), generate input. May throw
   // UsageError (e.g. a decomposition that cannot be formed): the framework makes all ranks exit 2.
   virtual void setup(Context& ctx) = 0;

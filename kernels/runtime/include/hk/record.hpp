@@ -36,6 +36,8 @@ struct RecordFile {
   std::vector<std::string> errors;
 };
 RecordFile read_records(const std::string& path);
+// The same for content already in memory; `name` prefixes the messages.
+RecordFile parse_records(const std::string& content, const std::string& name);
 
 // Exact bit pattern of a double, for bitwise comparisons across mixes ("0x400921fb54442d18").
 std::string double_bits_hex(double value);
