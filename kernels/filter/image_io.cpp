@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -69,10 +70,48 @@ void append_bytes(void* context, void* data, int size) {
 
 }  // namespace
 
+// Debian's stb_image (2022) trusts the code counts of a JPEG Huffman table (DHT): more than 256
+// codes overflow its 257-entry size list (found by fuzz_image; regression input in
+// tests/fuzz/regressions/image/). Walk the JPEG's marker segments first and refuse such a table.
+// Returns "" when the stream is acceptable (or not a JPEG), else the reason.
+static std::string jpeg_huffman_problem(const std::uint8_t* data, std::size_t size) {
+  if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return "";
+  std::size_t pos = 2;
+  while (pos + 4 <= size) {
+    if (data[pos] != 0xFF) {
+      // Entropy-coded data after SOS: skip to the next marker (FF followed by neither 00 nor RSTn).
+      ++pos;
+      continue;
+    }
+    const std::uint8_t marker = data[pos + 1];
+    if (marker == 0xFF || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7)) {
+      pos += (marker == 0xFF) ? 1 : 2;
+      continue;
+    }
+    if (marker == 0xD9) return "";  // EOI
+    const std::size_t length = (static_cast<std::size_t>(data[pos + 2]) << 8) | data[pos + 3];
+    if (length < 2) return "marker segment shorter than its length field";
+    const std::size_t end = std::min(size, pos + 2 + length);
+    if (marker == 0xC4) {
+      std::size_t table = pos + 4;
+      while (table + 17 <= end) {
+        std::size_t codes = 0;
+        for (int i = 1; i <= 16; ++i) codes += data[table + static_cast<std::size_t>(i)];
+        if (codes > 256) return "Huffman table with " + std::to_string(codes) + " codes (at most 256)";
+        table += 17 + codes;
+      }
+    }
+    pos += 2 + length;
+  }
+  return "";
+}
+
 Image8 decode_image(const std::uint8_t* data, std::size_t size, const std::string& what) {
   if (data == nullptr || size == 0) throw ImageError(what + ": empty file, not an image");
   if (size > static_cast<std::size_t>(INT_MAX)) throw ImageError(what + ": file larger than 2 GiB, not accepted");
   const int length = static_cast<int>(size);
+  if (const std::string problem = jpeg_huffman_problem(data, size); !problem.empty())
+    throw ImageError(what + ": corrupt JPEG (" + problem + ")");
   int width = 0, height = 0, channels = 0;
   // Header first: dimensions are checked before stb allocates anything for the pixels.
   if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
