@@ -34,7 +34,7 @@ void check_shapes(const ConstView& a, const ConstView& b, const View& c) {
 constexpr std::int64_t kMr = 6;     // rows of the register block (broadcasts of packed A)
 constexpr std::int64_t kNr = 8;     // columns of the register block (two 4-double vectors of B)
 constexpr std::int64_t kKc = 256;   // k block: a kKc x kNr B panel (16 KiB) stays in L1
-constexpr std::int64_t kMc = 72;    // m block: a kMc x kKc A block (144 KiB) stays in L2
+constexpr std::int64_t kMc = 120;   // m block: a kMc x kKc A block (240 KiB) stays in L2
 constexpr std::int64_t kNc = 4080;  // n block: a kKc x kNc B block (8 MiB) stays in L3
 
 struct FreeDeleter {
