@@ -109,7 +109,7 @@ void forward_signal(int signal_number) {
 }
 }  // namespace
 
-int run_and_wait(const LaunchCommand& command, bool own_group) {
+ExecStrings exec_strings(const LaunchCommand& command) {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; ++e) {
     const std::string entry = *e;
@@ -117,14 +117,20 @@ int run_and_wait(const LaunchCommand& command, bool own_group) {
     if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   for (const auto& [name, value] : command.env) env[name] = value;
-  std::vector<std::string> env_strings;
-  for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
-  std::vector<char*> envp, argv;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = command.argv;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
+  ExecStrings strings;
+  strings.args = command.argv;
+  for (const auto& [name, value] : env) strings.env.push_back(name + "=" + value);
+  for (auto& s : strings.args) strings.argv.push_back(s.data());
+  strings.argv.push_back(nullptr);
+  for (auto& s : strings.env) strings.envp.push_back(s.data());
+  strings.envp.push_back(nullptr);
+  return strings;
+}
+
+int run_and_wait(const LaunchCommand& command, bool own_group) {
+  ExecStrings strings = exec_strings(command);
+  auto& argv = strings.argv;
+  auto& envp = strings.envp;
 
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);

@@ -40,6 +40,14 @@ LaunchCommand compose_launch(const LaunchSpec& spec);
 // hk-kernel next to this executable (the build tree or an install), else on PATH.
 std::string default_kernel_exe();
 
+// What execve needs for a command: its arguments and our environment with the command's on top.
+// Owns the strings the pointer arrays point into.
+struct ExecStrings {
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;  // null-terminated
+};
+ExecStrings exec_strings(const LaunchCommand& command);
+
 // Runs the command and waits. With `own_group` the child leads a new process group (so a whole
 // mpirun with its ranks can be killed at once) and SIGINT/SIGTERM received meanwhile are
 // forwarded to that group. Returns the exit status, or 128 + signal number if it was killed.

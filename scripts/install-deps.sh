@@ -10,7 +10,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libstb-dev libhwloc-dev hwloc
   python3-matplotlib                    # hk plot (Debian's /usr/bin/python3)
   libopenblas-dev libopencv-dev         # side-by-side baselines in the benchmarks only
-  clang libclang-rt-14-dev              # libFuzzer targets
+  clang libclang-rt-14-dev libomp-dev   # libFuzzer targets; ThreadSanitizer run (Archer)
   slurm-wlm munge                       # the Slurm tests start a single-node cluster
 )
 if [ "${HK_SKIP_APT:-0}" = 1 ]; then exit 0; fi

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds (Release) and runs the whole test suite with CTest.
-# Usage: scripts/run-tests.sh            (from anywhere; build goes to build/release)
+# Installs what is missing, then runs everything CI runs:
+#   1. Release build, the whole CTest suite (unit, MPI, CLI, sweep, probe, Slurm, hardening);
+#   2. the `asan` preset (AddressSanitizer + UBSan, halt on the first error), the suite again
+#      (the Slurm label excepted: it tests batch scripts against a live cluster, not memory);
+#   3. each libFuzzer target for HK_FUZZ_SECONDS (default 60).
+# Quick local run of step 1 only: HK_TEST_SANITIZERS=0 HK_FUZZ_SECONDS=0 scripts/run-tests.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -8,6 +12,24 @@ bash scripts/install-deps.sh
 # mpirun refuses root (CI, containers) unless told; harmless otherwise.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 jobs=$(nproc)
+step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
+
+step "release: build"
 cmake --preset release
 cmake --build --preset release -j "$jobs"
+step "release: tests"
 ctest --preset release -j "$jobs" --timeout 600
+
+if [ "${HK_TEST_SANITIZERS:-1}" != 0 ]; then
+  step "asan: build"
+  cmake --preset asan
+  cmake --build --preset asan -j "$jobs"
+  step "asan: tests"
+  ctest --preset asan -j "$jobs" --timeout 900 -LE slurm
+fi
+
+if [ "${HK_FUZZ_SECONDS:-60}" != 0 ]; then
+  step "fuzz"
+  bash scripts/run-fuzz.sh
+fi
+step "all tests passed"

@@ -91,21 +91,9 @@ void kill_if_same(const Process& p, int signal_number) {
 
 ChildOutcome run_in_group(const LaunchCommand& command, const std::string& stdout_path,
                           const std::string& stderr_path, const ChildLimits& limits) {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e; ++e) {
-    const std::string entry = *e;
-    const auto eq = entry.find('=');
-    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  for (const auto& [name, value] : command.env) env[name] = value;
-  std::vector<std::string> env_strings;
-  for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
-  std::vector<char*> envp, argv;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = command.argv;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
+  ExecStrings strings = exec_strings(command);
+  auto& argv = strings.argv;
+  auto& envp = strings.envp;
 
   // fork + exec rather than posix_spawn: the child also asks for SIGTERM when the sweep dies
   // (even by SIGKILL), so the launcher then takes its ranks down instead of running on orphaned.
