@@ -125,8 +125,11 @@ std::vector<std::string> check(const Results& r) {
     failures.push_back(fmt::format("atomic counter: {} instead of {}", sh.atomic, sh.expected));
   if (sh.reduction != sh.expected)
     failures.push_back(fmt::format("reduction counter: {} instead of {}", sh.reduction, sh.expected));
-  if (sh.plain > sh.expected || sh.plain < sh.increments)
-    failures.push_back(fmt::format("racy counter: {} is outside [{}, {}]", sh.plain, sh.increments, sh.expected));
+  // A lost update can erase many of the other thread's increments at once (a stale value stored
+  // after the other ran ahead), so anything from 2 up to the exact count is a possible outcome.
+  const std::int64_t racy_floor = std::min<std::int64_t>(2, sh.expected);
+  if (sh.plain > sh.expected || sh.plain < racy_floor)
+    failures.push_back(fmt::format("racy counter: {} is outside [{}, {}]", sh.plain, racy_floor, sh.expected));
   if (static_cast<int>(sh.child_counts.size()) != sh.processes)
     failures.push_back(fmt::format("{} of {} processes reported their counter", sh.child_counts.size(), sh.processes));
   for (std::size_t i = 0; i < sh.child_counts.size(); ++i) {

@@ -79,7 +79,7 @@ TEST(ProbeSharedState, ProcessesKeepPrivateCopiesAtomicAndReductionAreExact) {
   EXPECT_EQ(s.atomic, s.expected);
   EXPECT_EQ(s.reduction, s.expected);
   EXPECT_LE(s.plain, s.expected);
-  EXPECT_GE(s.plain, s.increments);  // at worst one thread's updates survive
+  EXPECT_GE(s.plain, 2);  // a stale store can erase many increments of the other thread, not all
   ASSERT_EQ(s.child_counts.size(), 3u);
   for (auto seen : s.child_counts) EXPECT_EQ(seen, 50000);
   EXPECT_EQ(s.parent_after, 0);
