@@ -186,8 +186,9 @@ def plot_time_per_mix(records, sweep, budget, directory, formats, written):
         ax.set_xlabel("mix (ranks x threads), %d cores" % budget)
         ax.set_ylabel("time per repetition (s), median rep")
         ax.set_title(name)
-        ax.set_ylim(0, max(bottoms + [1e-9]) * 1.25)
-        ax.legend(title="phase (max over ranks)", fontsize=8)
+        # Headroom above the tallest bar for its label and the legend, side by side.
+        ax.set_ylim(0, max(bottoms + [1e-9]) * 1.6)
+        ax.legend(title="phase (max over ranks)", fontsize=8, loc="upper center", ncol=3)
     fig.suptitle("Time per mix at the full core budget\n" + subtitle(sweep, chosen), fontsize=9)
     finish(fig, directory, "time_per_mix", formats, written)
 
