@@ -3,7 +3,8 @@
 #   1. Release build, the whole CTest suite (unit, MPI, CLI, sweep, probe, Slurm, hardening);
 #   2. the `asan` preset (AddressSanitizer + UBSan, halt on the first error), the suite again
 #      (the Slurm label excepted: it tests batch scripts against a live cluster, not memory);
-#   3. each libFuzzer target for HK_FUZZ_SECONDS (default 60).
+#   3. each libFuzzer target for HK_FUZZ_SECONDS (default 60);
+#   4. ThreadSanitizer runs of every kernel's threaded code (scripts/run-tsan.sh).
 # Quick local run of step 1 only: HK_TEST_SANITIZERS=0 HK_FUZZ_SECONDS=0 scripts/run-tests.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,5 +32,9 @@ fi
 if [ "${HK_FUZZ_SECONDS:-60}" != 0 ]; then
   step "fuzz"
   bash scripts/run-fuzz.sh
+fi
+if [ "${HK_TEST_SANITIZERS:-1}" != 0 ]; then
+  step "tsan"
+  bash scripts/run-tsan.sh
 fi
 step "all tests passed"

@@ -10,7 +10,8 @@ cd "$root"
 build=build/tsan
 archer=$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$archer" ]; then
-  echo "tsan: SKIPPED: LLVM's Archer (libomp-dev) is not installed"; exit 0
+  echo "tsan: error: LLVM's Archer (libarcher.so, package libomp-dev) is not installed; scripts/install-deps.sh installs it" >&2
+  exit 2
 fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DHK_TSAN=ON -DHK_BUILD_TESTS=OFF -DHK_BUILD_BENCHMARKS=OFF >/dev/null

@@ -5,7 +5,7 @@
 # read back and the medians of their rates (Mpixel/s, each already a median over --reps) compared.
 # Target: every 2x1 rate >= 90 % of the 1x2 rate of the same variant.
 set -euo pipefail
-hk=${1:-build/drivers/hk}
+hk=${1:-build/release/drivers/hk}
 repeats=${2:-3}
 size=${3:-8192x8192}
 records=$(mktemp --suffix=.jsonl)
