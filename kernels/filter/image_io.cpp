@@ -75,8 +75,11 @@ void append_bytes(void* context, void* data, int size) {
 // tests/fuzz/regressions/image/). Walk the JPEG's marker segments first and refuse such a table.
 // Returns "" when the stream is acceptable (or not a JPEG), else the reason.
 static std::string jpeg_huffman_problem(const std::uint8_t* data, std::size_t size) {
-  if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return "";
-  std::size_t pos = 2;
+  // stb takes any run of 0xFF fill bytes before the SOI marker (D8), as the standard allows.
+  std::size_t soi = 0;
+  while (soi < size && data[soi] == 0xFF) ++soi;
+  if (soi == 0 || soi >= size || data[soi] != 0xD8) return "";
+  std::size_t pos = soi + 1;
   while (pos + 4 <= size) {
     if (data[pos] != 0xFF) {
       // Entropy-coded data after SOS: skip to the next marker (FF followed by neither 00 nor RSTn).
@@ -91,14 +94,18 @@ static std::string jpeg_huffman_problem(const std::uint8_t* data, std::size_t si
     if (marker == 0xD9) return "";  // EOI
     const std::size_t length = (static_cast<std::size_t>(data[pos + 2]) << 8) | data[pos + 3];
     if (length < 2) return "marker segment shorter than its length field";
-    const std::size_t end = std::min(size, pos + 2 + length);
     if (marker == 0xC4) {
+      // Read the tables as stb does: while the segment's length says more follow, even past the
+      // end of the data, where stb reads zeros (a truncated table still reaches its code builder).
+      const auto byte_at = [&](std::size_t i) -> std::size_t { return i < size ? data[i] : 0; };
+      long remaining = static_cast<long>(length) - 2;
       std::size_t table = pos + 4;
-      while (table + 17 <= end) {
+      while (remaining > 0) {
         std::size_t codes = 0;
-        for (int i = 1; i <= 16; ++i) codes += data[table + static_cast<std::size_t>(i)];
+        for (std::size_t i = 1; i <= 16; ++i) codes += byte_at(table + i);
         if (codes > 256) return "Huffman table with " + std::to_string(codes) + " codes (at most 256)";
         table += 17 + codes;
+        remaining -= static_cast<long>(17 + codes);
       }
     }
     pos += 2 + length;
@@ -106,12 +113,46 @@ static std::string jpeg_huffman_problem(const std::uint8_t* data, std::size_t si
   return "";
 }
 
-Image8 decode_image(const std::uint8_t* data, std::size_t size, const std::string& what) {
+// stb_image's PNM header reader accumulates each number in an int without a bound: ten or more
+// digits overflow it (undefined behaviour; found by fuzz_image, regression input kept). Read the
+// header exactly as stb does (whitespace, '#' comments to the end of the line) and refuse a
+// number of more than 9 digits. Returns "" when acceptable (or not a binary PGM/PPM), else why.
+static std::string pnm_header_problem(const std::uint8_t* data, std::size_t size) {
+  std::size_t next = 0;
+  const auto at_eof = [&] { return next >= size; };
+  const auto get8 = [&]() -> char { return next < size ? static_cast<char>(data[next++]) : '\0'; };
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+  const char p = get8(), t = get8();
+  if (p != 'P' || (t != '5' && t != '6')) return "";
+  char c = get8();
+  const auto skip_whitespace = [&] {
+    for (;;) {
+      while (!at_eof() && is_space(c)) c = get8();
+      if (at_eof() || c != '#') break;
+      while (!at_eof() && c != '\n' && c != '\r') c = get8();
+    }
+  };
+  const char* const names[] = {"width", "height", "maximum value"};
+  for (const char* name : names) {
+    skip_whitespace();
+    int digits = 0;
+    while (!at_eof() && c >= '0' && c <= '9') {
+      if (++digits > 9) return std::string("PNM header ") + name + " has more than 9 digits";
+      c = get8();
+    }
+  }
+  return "";
+}
+
+Image8 decode_image(const std::uint8_t* data, std::size_t size, const std::string& what, std::int64_t max_pixels) {
+  max_pixels = std::min(max_pixels, kMaxPixels);
   if (data == nullptr || size == 0) throw ImageError(what + ": empty file, not an image");
   if (size > static_cast<std::size_t>(INT_MAX)) throw ImageError(what + ": file larger than 2 GiB, not accepted");
   const int length = static_cast<int>(size);
   if (const std::string problem = jpeg_huffman_problem(data, size); !problem.empty())
     throw ImageError(what + ": corrupt JPEG (" + problem + ")");
+  if (const std::string problem = pnm_header_problem(data, size); !problem.empty())
+    throw ImageError(what + ": corrupt PGM/PPM (" + problem + ")");
   int width = 0, height = 0, channels = 0;
   // Header first: dimensions are checked before stb allocates anything for the pixels.
   if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
@@ -123,10 +164,10 @@ Image8 decode_image(const std::uint8_t* data, std::size_t size, const std::strin
   if (width <= 0 || height <= 0) throw ImageError(what + ": zero-sized image (" + std::to_string(width) + "x" +
                                                   std::to_string(height) + ")");
   if (width > kMaxSide || height > kMaxSide ||
-      static_cast<std::int64_t>(width) * height > kMaxPixels)
+      static_cast<std::int64_t>(width) * height > max_pixels)
     throw ImageError(what + ": image " + std::to_string(width) + "x" + std::to_string(height) +
                      " is too large (at most " + std::to_string(kMaxSide) + " pixels a side and " +
-                     std::to_string(kMaxPixels) + " pixels)");
+                     std::to_string(max_pixels) + " pixels)");
   if (channels < 1 || channels > 4) throw ImageError(what + ": unsupported channel count " + std::to_string(channels));
   const int wanted = channels <= 2 ? 1 : 3;
   int got_width = 0, got_height = 0, file_channels = 0;
