@@ -18,7 +18,7 @@ for t in "${targets[@]}"; do
   artifacts=$(mktemp -d)
   echo "fuzz: $t for ${seconds} s"
   if ! ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-       "$build/tests/fuzz/hk_fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+       "$build/tests/fuzz/hk_fuzz_$t" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
        -max_len=65536 -artifact_prefix="$artifacts/" -print_final_stats=1 "$work" "tests/fuzz/corpus/$t" \
        >"$work.log" 2>&1; then
     status=1
