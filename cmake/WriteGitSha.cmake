@@ -1,5 +1,6 @@
 # Run at every build (cmake -P): writes OUT with the current git SHA (+ "-dirty" when the tree has
-# local changes to the sources; results/ is data, not source), touching the file only when the value changed, so records name the exact source.
+# local changes to the sources; results/ is data, not source), touching the file only when the
+# value changed, so records name the exact source.
 execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY ${SOURCE_DIR}
                 OUTPUT_VARIABLE sha OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE failed)
 if(failed OR NOT sha)

@@ -41,10 +41,16 @@ LaunchCommand compose_launch(const LaunchSpec& spec);
 std::string default_kernel_exe();
 
 // What execve needs for a command: its arguments and our environment with the command's on top.
-// Owns the strings the pointer arrays point into.
+// Owns the strings the pointer arrays point into. Movable (the strings stay where they are), not
+// copyable: a copy's pointers would still point into the original.
 struct ExecStrings {
   std::vector<std::string> args, env;
   std::vector<char*> argv, envp;  // null-terminated
+  ExecStrings() = default;
+  ExecStrings(ExecStrings&&) = default;
+  ExecStrings& operator=(ExecStrings&&) = default;
+  ExecStrings(const ExecStrings&) = delete;
+  ExecStrings& operator=(const ExecStrings&) = delete;
 };
 ExecStrings exec_strings(const LaunchCommand& command);
 

@@ -19,7 +19,6 @@
 
 #include "hk/errors.hpp"
 
-extern char** environ;
 
 namespace hk::sweep {
 
