@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     if (verb == "run" || verb == "sweep") {
       const std::string message = hk::unknown_kernel_message(argv[2], verb == "sweep");
       if (!message.empty()) {
-        std::cerr << "hk: error: " << message << "\n";
+        std::cerr << fmt::format("hk: error: {}\n", message);
         return hk::kExitUsage;
       }
     }
@@ -38,17 +38,17 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "hk: error: " << e.what() << "\n";
+    std::cerr << fmt::format("hk: error: {}\n", e.what());
     return hk::kExitUsage;
   }
   try {
     for (const auto& [name, runner] : runners)
       if (app.got_subcommand(name)) return runner();
   } catch (const hk::UsageError& e) {
-    std::cerr << "hk: error: " << e.what() << "\n";
+    std::cerr << fmt::format("hk: error: {}\n", e.what());
     return hk::kExitUsage;
   } catch (const std::exception& e) {
-    std::cerr << "hk: error: " << e.what() << "\n";
+    std::cerr << fmt::format("hk: error: {}\n", e.what());
     return hk::kExitRuntime;
   }
   return hk::kExitUsage;

@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return root ? app.exit(e) : 0;
-    if (root) std::cerr << "hk-probe-mpi: error: " << e.what() << "\n";
+    if (root) std::cerr << fmt::format("hk-probe-mpi: error: {}\n", e.what());
     return hk::kExitUsage;
   }
 
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
   try {
     env.emplace(argc, argv, MPI_THREAD_FUNNELED);  // what hybridkit's kernels request by default
   } catch (const std::exception& e) {
-    if (root) std::cerr << "hk-probe-mpi: error: " << e.what() << "\n";
+    if (root) std::cerr << fmt::format("hk-probe-mpi: error: {}\n", e.what());
     return hk::kExitRuntime;
   }
   const double init_seconds = monotonic_seconds() - init_start;
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
       return hk::kExitVerifyFailed;
     }
   } catch (const hk::UsageError& e) {
-    if (env->rank() == 0) std::cerr << "hk-probe-mpi: error: " << e.what() << "\n";
+    if (env->rank() == 0) std::cerr << fmt::format("hk-probe-mpi: error: {}\n", e.what());
     return hk::kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << fmt::format("hk-probe-mpi: rank {}: error: {}\n", env->rank(), e.what());

@@ -191,7 +191,7 @@ int kernel_main(int argc, char** argv) {
       if (printer) cli->app->exit(e);
       return kExitOk;
     }
-    if (printer) std::cerr << "hk-kernel: error: " << e.what() << "\n";
+    if (printer) std::cerr << fmt::format("hk-kernel: error: {}\n", e.what());
     return kExitUsage;
   }
   if (cli->list->parsed()) {
@@ -206,7 +206,7 @@ int kernel_main(int argc, char** argv) {
     kernel->check_options();
     threads = resolve_threads(common.threads);
   } catch (const UsageError& e) {
-    if (printer) std::cerr << "hk-kernel: error: " << e.what() << "\n";
+    if (printer) std::cerr << fmt::format("hk-kernel: error: {}\n", e.what());
     return kExitUsage;
   }
   // hybridkit owns the thread count: OpenMP gets exactly `threads`, no library nests its own.
@@ -220,7 +220,7 @@ int kernel_main(int argc, char** argv) {
   try {
     mpi = std::make_unique<MpiEnvironment>(argc, argv, kernel->thread_level());
   } catch (const std::exception& e) {
-    if (printer) std::cerr << "hk-kernel: error: " << e.what() << "\n";
+    if (printer) std::cerr << fmt::format("hk-kernel: error: {}\n", e.what());
     return kExitRuntime;
   }
 
@@ -341,7 +341,7 @@ int kernel_main(int argc, char** argv) {
     } catch (const StepFailed& failure) {
       record["error"] = failure.message;
       exit_status = failure.status;
-      if (ctx.is_root()) std::cerr << "hk-kernel: error: " << failure.message << "\n";
+      if (ctx.is_root()) std::cerr << fmt::format("hk-kernel: error: {}\n", failure.message);
       if (failure.status == kExitUsage) return kExitUsage;  // bad input: no record, like a parse error
     }
 
@@ -363,7 +363,7 @@ int kernel_main(int argc, char** argv) {
       const auto warnings = placement_warnings(placement);
       for (const auto& warning : warnings) {
         record["warnings"].push_back(warning);
-        std::cerr << "hk-kernel: WARNING: " << warning << "\n";
+        std::cerr << fmt::format("hk-kernel: WARNING: {}\n", warning);
       }
       if (common.strict_placement && !warnings.empty() && exit_status == kExitOk) {
         record["status"] = "error";
@@ -374,7 +374,7 @@ int kernel_main(int argc, char** argv) {
         if (!out.empty()) append_record_jsonl(out, record);
         if (!csv.empty()) append_record_csv(csv, record);
       } catch (const std::exception& e) {
-        std::cerr << "hk-kernel: error: the record was not written: " << e.what() << "\n";
+        std::cerr << fmt::format("hk-kernel: error: the record was not written: {}\n", e.what());
         write_failed = 1;
       }
       print_summary(record, out);
