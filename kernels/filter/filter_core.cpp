@@ -12,6 +12,8 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "hk/decomposition.hpp"
 
@@ -34,12 +36,19 @@ inline Vec8 splat8(float s) { return Vec8{s, s, s, s, s, s, s, s}; }
 // (8192x1024 image, 1 thread: 512 -> 300, 2048 -> 405, 8192 -> 490 Mpixel/s of CPU time): long
 // sequential runs keep the hardware prefetchers busy, which beats a ring that fits in L2.
 constexpr int kStripWidth = kFilterStripWidth;
+// Ring slots are one 64-byte line longer than a strip: slots exactly 32 KiB apart all fall into
+// the same L1 sets, and the 16 rows a vertical step reads thrashed its 8 ways (the vertical pass
+// alone ran at 957 Mpixel/s with 32 KiB slots, 1671 with this padding; 1 thread, 8192 columns).
+constexpr std::ptrdiff_t kSlotStride = static_cast<std::ptrdiff_t>(kFilterSlotStride);
+// Output rows per vertical step: the 2r+4 rows they need are loaded from L2 once per step and
+// then hit L1, instead of 2r+1 L2 loads per output row.
+constexpr int kRowsPerStep = kFilterRowsPerStep;
 
-// out[i] = w0*in[i] + sum_k w[k]*(in[i-k] + in[i+k]), i in [0, n), stored to out and out2 (the
-// two copies of a ring slot). R > 0: radius fixed at compile time (weights stay in registers,
-// loops fully unrolled); R == 0: any radius r. Same operations in the same order either way.
+// out[i] = w0*in[i] + sum_k w[k]*(in[i-k] + in[i+k]), i in [0, n). R > 0: radius fixed at
+// compile time (weights stay in registers, loops fully unrolled); R == 0: any radius r. Same
+// operations in the same order either way.
 template <int R>
-void horizontal_pass(const float* in, float* out, float* out2, int n, const float* w, int r) {
+void horizontal_pass(const float* in, float* out, int n, const float* w, int r) {
   if constexpr (R > 0) r = R;
   constexpr int kMaxRegs = R > 0 ? R + 1 : 1;
   Vec8 wv[kMaxRegs];
@@ -56,50 +65,84 @@ void horizontal_pass(const float* in, float* out, float* out2, int n, const floa
     }
     store8(out + i, a);
     store8(out + i + 8, b);
-    store8(out2 + i, a);
-    store8(out2 + i + 8, b);
   }
   for (; i < n; ++i) {
     float a = w[0] * in[i];
     for (int k = 1; k <= r; ++k) a = a + w[k] * (in[i - k] + in[i + k]);
     out[i] = a;
-    out2[i] = a;
   }
 }
 
-// out[i] = w0*row(r)[i] + sum_k w[k]*(row(r-k)[i] + row(r+k)[i]), row(j) = rows + j*kStripWidth.
+// One output row: out[i] = w0*rows[r][i] + sum_k w[k]*(rows[r-k][i] + rows[r+k][i]). Used for
+// the last rows of a band (fewer than kRowsPerStep) and for radii without a compiled step.
 template <int R>
-void vertical_pass(const float* rows, float* out, int n, const float* w, int r) {
+void vertical_row(const float* const* rows, float* out, int n, const float* w, int r) {
   if constexpr (R > 0) r = R;
-  constexpr int kMaxRegs = R > 0 ? R + 1 : 1;
-  Vec8 wv[kMaxRegs];
-  if constexpr (R > 0)
-    for (int k = 0; k <= R; ++k) wv[k] = splat8(w[k]);
-  const float* centre = rows + static_cast<std::ptrdiff_t>(r) * kStripWidth;
+  const float* centre = rows[r];
   int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    Vec8 a = (R > 0 ? wv[0] : splat8(w[0])) * load8(centre + i);
-    Vec8 b = (R > 0 ? wv[0] : splat8(w[0])) * load8(centre + i + 8);
-    for (int k = 1; k <= r; ++k) {
-      const Vec8 wk = R > 0 ? wv[R > 0 ? k : 0] : splat8(w[k]);
-      const float* up = centre - static_cast<std::ptrdiff_t>(k) * kStripWidth;
-      const float* down = centre + static_cast<std::ptrdiff_t>(k) * kStripWidth;
-      a = a + wk * (load8(up + i) + load8(down + i));
-      b = b + wk * (load8(up + i + 8) + load8(down + i + 8));
-    }
+  for (; i + 8 <= n; i += 8) {
+    Vec8 a = splat8(w[0]) * load8(centre + i);
+    for (int k = 1; k <= r; ++k) a = a + splat8(w[k]) * (load8(rows[r - k] + i) + load8(rows[r + k] + i));
     store8(out + i, a);
-    store8(out + i + 8, b);
   }
   for (; i < n; ++i) {
     float a = w[0] * centre[i];
-    for (int k = 1; k <= r; ++k)
-      a = a + w[k] * (centre[i - static_cast<std::ptrdiff_t>(k) * kStripWidth] + centre[i + static_cast<std::ptrdiff_t>(k) * kStripWidth]);
+    for (int k = 1; k <= r; ++k) a = a + w[k] * (rows[r - k][i] + rows[r + k][i]);
     out[i] = a;
   }
 }
 
-using HorizontalPass = void (*)(const float*, float*, float*, int, const float*, int);
-using VerticalPass = void (*)(const float*, float*, int, const float*, int);
+// kRowsPerStep output rows from a ring of ring_slots(R) slots whose row j (j = 0 .. 2R+3, the
+// rows the step needs, top first) sits in slot (T + j) mod slots. T is a template parameter so
+// that every row address is the ring base plus a constant: sixteen row pointers do not fit in
+// the general registers and were reloaded from the stack on every iteration.
+template <int R, int T>
+void vertical_step(const float* ring, float* const* out, int n, const float* w) {
+  constexpr int kSlots = ring_slots(R);
+  Vec8 wv[R + 1];
+  for (int k = 0; k <= R; ++k) wv[k] = splat8(w[k]);
+  float* const o0 = out[0];
+  float* const o1 = out[1];
+  float* const o2 = out[2];
+  float* const o3 = out[3];
+  const auto row = [ring](int j) { return ring + static_cast<std::ptrdiff_t>((T + j) % kSlots) * kSlotStride; };
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    Vec8 a0 = wv[0] * load8(row(R) + i);
+    Vec8 a1 = wv[0] * load8(row(R + 1) + i);
+    Vec8 a2 = wv[0] * load8(row(R + 2) + i);
+    Vec8 a3 = wv[0] * load8(row(R + 3) + i);
+#pragma GCC unroll 16
+    for (int k = 1; k <= R; ++k) {
+      a0 = a0 + wv[k] * (load8(row(R - k) + i) + load8(row(R + k) + i));
+      a1 = a1 + wv[k] * (load8(row(R + 1 - k) + i) + load8(row(R + 1 + k) + i));
+      a2 = a2 + wv[k] * (load8(row(R + 2 - k) + i) + load8(row(R + 2 + k) + i));
+      a3 = a3 + wv[k] * (load8(row(R + 3 - k) + i) + load8(row(R + 3 + k) + i));
+    }
+    store8(o0 + i, a0);
+    store8(o1 + i, a1);
+    store8(o2 + i, a2);
+    store8(o3 + i, a3);
+  }
+  for (; i < n; ++i)
+    for (int m = 0; m < kRowsPerStep; ++m) {
+      float a = w[0] * row(m + R)[i];
+      for (int k = 1; k <= R; ++k) a = a + w[k] * (row(m + R - k)[i] + row(m + R + k)[i]);
+      out[m][i] = a;
+    }
+}
+static_assert(kRowsPerStep == 4, "vertical_step computes four named output rows");
+
+using HorizontalPass = void (*)(const float*, float*, int, const float*, int);
+using VerticalRow = void (*)(const float* const*, float*, int, const float*, int);
+using VerticalStep = void (*)(const float*, float* const*, int, const float*);
+
+// The steps of radius R, one per ring rotation T = 0, 4, 8, ... (steps start every 4 rows).
+template <int R, std::size_t... Rotation>
+VerticalStep step_of_rotation(int top_slot, std::index_sequence<Rotation...>) {
+  static constexpr VerticalStep table[] = {&vertical_step<R, static_cast<int>(Rotation) * kRowsPerStep>...};
+  return table[top_slot / kRowsPerStep];
+}
 
 // Compile-time radii for the common filters (gaussian sigma <= 2.67, box radius <= 8).
 template <int... Rs>
@@ -109,9 +152,17 @@ struct PassTable {
     ((r == Rs ? (chosen = horizontal_pass<Rs>, 0) : 0), ...);
     return chosen;
   }
-  static VerticalPass vertical(int r) {
-    VerticalPass chosen = vertical_pass<0>;
-    ((r == Rs ? (chosen = vertical_pass<Rs>, 0) : 0), ...);
+  static VerticalRow vertical_row_for(int r) {
+    VerticalRow chosen = vertical_row<0>;
+    ((r == Rs ? (chosen = vertical_row<Rs>, 0) : 0), ...);
+    return chosen;
+  }
+  // nullptr for radii without compiled steps: those go row by row.
+  static VerticalStep step(int r, int top_slot) {
+    VerticalStep chosen = nullptr;
+    ((r == Rs ? (chosen = step_of_rotation<Rs>(top_slot, std::make_index_sequence<ring_slots(Rs) / kRowsPerStep>{}), 0)
+              : 0),
+     ...);
     return chosen;
   }
 };
@@ -224,28 +275,44 @@ void filter_region(const FilterSpec& spec, const Block& src, Block& dst, int x_b
       }
     return;
   }
-  // Ring of 2r+1 horizontally filtered rows, each kept twice (slots s and s + 2r+1) so that the
-  // 2r+1 rows an output row needs are always consecutive slots: one base pointer, fixed offsets.
-  const int ring_rows = 2 * r + 1;
+  // Ring of ring_slots(r) horizontally filtered rows (a multiple of 4, at least 2r+4): row y
+  // lives in slot (y - first) mod slots. Output rows are computed 4 at a time as soon as their
+  // last input row is in, so every step starts at a slot that is a multiple of 4.
+  const int slots = ring_slots(r);
   scratch.ring.resize(ring_floats(r));
   float* ring = scratch.ring.data();
   const float* w = spec.weights.data();
   const HorizontalPass horizontal = Passes::horizontal(r);
-  const VerticalPass vertical = Passes::vertical(r);
+  const VerticalRow vertical = Passes::vertical_row_for(r);
+  const bool has_steps = Passes::step(r, 0) != nullptr;
+  const int first = y_begin - r;
+  const auto slot_row = [&](int y) { return ring + static_cast<std::ptrdiff_t>((y - first) % slots) * kSlotStride; };
+  std::vector<const float*> rows(static_cast<std::size_t>(2 * r + 1));
+  float* out[kRowsPerStep];
   for (int c = 0; c < src.channels(); ++c) {
     for (int xs = x_begin; xs < x_end; xs += kStripWidth) {
       const int n = std::min(x_end, xs + kStripWidth) - xs;
-      const int first = y_begin - r;
+      const auto one_row = [&](int out_y) {
+        for (int k = 0; k <= 2 * r; ++k) rows[static_cast<std::size_t>(k)] = slot_row(out_y - r + k);
+        vertical(rows.data(), dst.row(c, out_y) + xs, n, w, r);
+      };
+      int next_out = y_begin;  // first output row not yet computed
       for (int y = first; y < y_end + r; ++y) {
-        const int slot = (y - first) % ring_rows;
-        horizontal(src.row(c, y) + xs, ring + static_cast<std::size_t>(slot) * kStripWidth,
-                   ring + static_cast<std::size_t>(slot + ring_rows) * kStripWidth, n, w, r);
-        const int out_y = y - r;
-        if (out_y < y_begin) continue;
-        const int top_slot = (out_y - r - first) % ring_rows;
-        vertical(ring + static_cast<std::size_t>(top_slot) * kStripWidth, dst.row(c, out_y) + xs, n, w, r);
-        if (progress && (out_y - y_begin) % 64 == 63) progress();
+        horizontal(src.row(c, y) + xs, slot_row(y), n, w, r);
+        const int ready = y - r + 1;  // output rows [next_out, ready) have all their input rows
+        if (has_steps && ready - next_out == kRowsPerStep) {
+          for (int m = 0; m < kRowsPerStep; ++m) out[m] = dst.row(c, next_out + m) + xs;
+          Passes::step(r, (next_out - r - first) % slots)(ring, out, n, w);
+          next_out += kRowsPerStep;
+        } else if (!has_steps && ready > next_out) {
+          one_row(next_out++);
+        } else {
+          continue;
+        }
+        if (progress && (next_out - y_begin) % 64 == 0) progress();
       }
+      // The last (y_end - y_begin) mod 4 rows: their 2r+3 input rows are still in the ring.
+      for (; next_out < y_end; ++next_out) one_row(next_out);
     }
   }
 }

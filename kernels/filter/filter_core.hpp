@@ -69,10 +69,15 @@ class Block {
 void clamp_columns(Block& block, bool left, bool right, int y_begin, int y_end);
 void clamp_rows(Block& block, bool top, bool bottom);
 
-// Per-thread scratch space of filter_region (the ring of horizontally filtered rows, each kept
-// twice): ring_floats(radius) floats.
+// Per-thread scratch space of filter_region: a ring of ring_slots(radius) horizontally filtered
+// rows (at least 2r+4, a multiple of 4) of kFilterSlotStride floats each: ring_floats(radius).
 inline constexpr int kFilterStripWidth = 8192;
-inline std::size_t ring_floats(int radius) { return static_cast<std::size_t>(2 * (2 * radius + 1)) * kFilterStripWidth; }
+inline constexpr std::size_t kFilterSlotStride = kFilterStripWidth + 16;  // + one 64-byte line
+inline constexpr int kFilterRowsPerStep = 4;
+inline constexpr int ring_slots(int radius) {
+  return (2 * radius + 2 * kFilterRowsPerStep - 1) / kFilterRowsPerStep * kFilterRowsPerStep;
+}
+inline std::size_t ring_floats(int radius) { return static_cast<std::size_t>(ring_slots(radius)) * kFilterSlotStride; }
 struct Scratch {
   std::vector<float> ring;
 };

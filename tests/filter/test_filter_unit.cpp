@@ -91,11 +91,15 @@ TEST(FilterReference, BoxOfAConstantImageIsThatConstantAndSobelOfARampIsItsSlope
 }
 
 // The heart of the kernel's promise: the blocked, vectorised, threaded code is bitwise the
-// reference for every shape (strip tails, 1-pixel-wide images) and thread count.
+// reference for every shape (strip tails, 1-pixel-wide images, bands whose height is not a
+// multiple of the 4-row vertical step) and thread count; radii 0, 1, 3, 5, 6, 8 (compiled steps,
+// every ring rotation) and 10 (the row-by-row path).
 TEST(FilterBlocked, BitwiseIdenticalToReference) {
-  const std::vector<std::pair<int, int>> shapes = {{1, 1}, {1, 37}, {41, 1}, {17, 5}, {600, 9}, {33, 70}, {1030, 3}};
+  const std::vector<std::pair<int, int>> shapes = {{1, 1}, {1, 37}, {41, 1}, {17, 5}, {600, 9}, {33, 70}, {1030, 3},
+                                                     {8200, 11}};  // one strip of 8192 and a tail
   const std::vector<hf::FilterSpec> specs = {hf::make_gaussian(2.0), hf::make_gaussian(0.7), hf::make_gaussian(3.1), hf::make_box(0),
-                                             hf::make_box(3), hf::make_sobel()};
+                                             hf::make_box(1), hf::make_box(3), hf::make_gaussian(1.5), hf::make_box(8),
+                                             hf::make_sobel()};
   unsigned seed = 1;
   for (const auto& [w, h] : shapes) {
     for (const auto& spec : specs) {
