@@ -1,5 +1,5 @@
-// The one translation unit that holds stb_image's and stb_image_write's implementations
-// (static, so they cannot clash with another copy of stb linked elsewhere).
+// Reading and writing images: our checks of the bytes before stb sees them (header pre-scans,
+// sizes), then stb through the wrappers of stb_codec.hpp.
 #include "image_io.hpp"
 
 #include <fcntl.h>
@@ -15,32 +15,14 @@
 #include <fstream>
 #include <iterator>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_PNM
-#define STBI_NO_STDIO
-#define STBI_MAX_DIMENSIONS 65535
-#include <stb/stb_image.h>
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STBI_WRITE_NO_STDIO
-#include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
+#include "stb_codec.hpp"
 
 namespace hk::image {
 
 namespace {
 
 std::string reason() {
-  const char* text = stbi_failure_reason();
+  const char* text = stb::failure_reason();
   return text ? text : "unknown reason";
 }
 
@@ -155,7 +137,7 @@ Image8 decode_image(const std::uint8_t* data, std::size_t size, const std::strin
     throw ImageError(what + ": corrupt PGM/PPM (" + problem + ")");
   int width = 0, height = 0, channels = 0;
   // Header first: dimensions are checked before stb allocates anything for the pixels.
-  if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
+  if (!stb::info(data, length, &width, &height, &channels)) {
     const std::string why = reason();
     if (why == "unknown image type")
       throw ImageError(what + ": unsupported image format (PNG, JPEG, binary PGM P5 and PPM P6 are read)");
@@ -171,10 +153,10 @@ Image8 decode_image(const std::uint8_t* data, std::size_t size, const std::strin
   if (channels < 1 || channels > 4) throw ImageError(what + ": unsupported channel count " + std::to_string(channels));
   const int wanted = channels <= 2 ? 1 : 3;
   int got_width = 0, got_height = 0, file_channels = 0;
-  stbi_uc* pixels = stbi_load_from_memory(data, length, &got_width, &got_height, &file_channels, wanted);
+  std::uint8_t* pixels = stb::load(data, length, &got_width, &got_height, &file_channels, wanted);
   if (pixels == nullptr) throw ImageError(what + ": corrupt or truncated image (" + reason() + ")");
   if (got_width != width || got_height != height) {
-    stbi_image_free(pixels);
+    stb::free_pixels(pixels);
     throw ImageError(what + ": corrupt image (header and data disagree on the size)");
   }
   Image8 image;
@@ -183,7 +165,7 @@ Image8 decode_image(const std::uint8_t* data, std::size_t size, const std::strin
   image.channels = wanted;
   const std::size_t bytes = static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * wanted;
   image.pixels.assign(pixels, pixels + bytes);
-  stbi_image_free(pixels);
+  stb::free_pixels(pixels);
   return image;
 }
 
@@ -220,8 +202,8 @@ void write_image(const std::string& path, const Image8& image) {
   check_output_channels(path, format, image.channels);
   if (format == OutputFormat::png) {
     std::vector<std::uint8_t> encoded;
-    if (!stbi_write_png_to_func(append_bytes, &encoded, image.width, image.height, image.channels,
-                                image.pixels.data(), image.width * image.channels))
+    if (!stb::write_png(append_bytes, &encoded, image.width, image.height, image.channels, image.pixels.data(),
+                        image.width * image.channels))
       throw ImageError(path + ": PNG encoding failed");
     write_all(path, "", encoded.data(), encoded.size());
     return;
