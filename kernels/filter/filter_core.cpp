@@ -137,11 +137,12 @@ using HorizontalPass = void (*)(const float*, float*, int, const float*, int);
 using VerticalRow = void (*)(const float* const*, float*, int, const float*, int);
 using VerticalStep = void (*)(const float*, float* const*, int, const float*);
 
-// The steps of radius R, one per ring rotation T = 0, 4, 8, ... (steps start every 4 rows).
+// The steps of radius R, one per ring rotation T = 0, 4, 8, ... (steps start every 4 rows),
+// indexed by top slot / 4.
 template <int R, std::size_t... Rotation>
-VerticalStep step_of_rotation(int top_slot, std::index_sequence<Rotation...>) {
+const VerticalStep* steps_of_radius(std::index_sequence<Rotation...>) {
   static constexpr VerticalStep table[] = {&vertical_step<R, static_cast<int>(Rotation) * kRowsPerStep>...};
-  return table[top_slot / kRowsPerStep];
+  return table;
 }
 
 // Compile-time radii for the common filters (gaussian sigma <= 2.67, box radius <= 8).
@@ -157,11 +158,10 @@ struct PassTable {
     ((r == Rs ? (chosen = vertical_row<Rs>, 0) : 0), ...);
     return chosen;
   }
-  // nullptr for radii without compiled steps: those go row by row.
-  static VerticalStep step(int r, int top_slot) {
-    VerticalStep chosen = nullptr;
-    ((r == Rs ? (chosen = step_of_rotation<Rs>(top_slot, std::make_index_sequence<ring_slots(Rs) / kRowsPerStep>{}), 0)
-              : 0),
+  // The compiled steps of radius r (see steps_of_radius), or nullptr: those radii go row by row.
+  static const VerticalStep* steps(int r) {
+    const VerticalStep* chosen = nullptr;
+    ((r == Rs ? (chosen = steps_of_radius<Rs>(std::make_index_sequence<ring_slots(Rs) / kRowsPerStep>{}), 0) : 0),
      ...);
     return chosen;
   }
@@ -284,7 +284,7 @@ void filter_region(const FilterSpec& spec, const Block& src, Block& dst, int x_b
   const float* w = spec.weights.data();
   const HorizontalPass horizontal = Passes::horizontal(r);
   const VerticalRow vertical = Passes::vertical_row_for(r);
-  const bool has_steps = Passes::step(r, 0) != nullptr;
+  const VerticalStep* const steps = Passes::steps(r);
   const int first = y_begin - r;
   const auto slot_row = [&](int y) { return ring + static_cast<std::ptrdiff_t>((y - first) % slots) * kSlotStride; };
   std::vector<const float*> rows(static_cast<std::size_t>(2 * r + 1));
@@ -300,11 +300,11 @@ void filter_region(const FilterSpec& spec, const Block& src, Block& dst, int x_b
       for (int y = first; y < y_end + r; ++y) {
         horizontal(src.row(c, y) + xs, slot_row(y), n, w, r);
         const int ready = y - r + 1;  // output rows [next_out, ready) have all their input rows
-        if (has_steps && ready - next_out == kRowsPerStep) {
+        if (steps != nullptr && ready - next_out == kRowsPerStep) {
           for (int m = 0; m < kRowsPerStep; ++m) out[m] = dst.row(c, next_out + m) + xs;
-          Passes::step(r, (next_out - r - first) % slots)(ring, out, n, w);
+          steps[(next_out - r - first) % slots / kRowsPerStep](ring, out, n, w);
           next_out += kRowsPerStep;
-        } else if (!has_steps && ready > next_out) {
+        } else if (steps == nullptr && ready > next_out) {
           one_row(next_out++);
         } else {
           continue;
