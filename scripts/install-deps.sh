@@ -12,6 +12,7 @@ packages=(
   libopenblas-dev libopencv-dev         # side-by-side baselines in the benchmarks only
   clang libclang-rt-14-dev libomp-dev   # libFuzzer targets; ThreadSanitizer run (Archer)
   slurm-wlm munge                       # the Slurm tests start a single-node cluster
+  iproute2 procps                       # scripts/sim-cluster.sh: namespaces, bridge, tc; the tests' pgrep
 )
 if [ "${HK_SKIP_APT:-0}" = 1 ]; then exit 0; fi
 sudo=""

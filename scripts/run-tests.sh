@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs everything CI runs:
-#   1. Release build, the whole CTest suite (unit, MPI, CLI, sweep, probe, Slurm, hardening);
+#   1. Release build, the whole CTest suite (unit, MPI, CLI, sweep, probe, Slurm, multinode, hardening);
 #   2. the `asan` preset (AddressSanitizer + UBSan, halt on the first error), the suite again
-#      (the Slurm label excepted: it tests batch scripts against a live cluster, not memory);
+#      (the Slurm and multinode labels excepted: they test launches on live clusters, not memory);
 #   3. each libFuzzer target for HK_FUZZ_SECONDS (default 60);
 #   4. ThreadSanitizer runs of every kernel's threaded code (scripts/run-tsan.sh).
 # Quick local run of step 1 only: HK_TEST_SANITIZERS=0 HK_FUZZ_SECONDS=0 scripts/run-tests.sh
@@ -26,7 +26,7 @@ if [ "${HK_TEST_SANITIZERS:-1}" != 0 ]; then
   cmake --preset asan
   cmake --build --preset asan -j "$jobs"
   step "asan: tests"
-  ctest --preset asan -j "$jobs" --timeout 900 -LE slurm
+  ctest --preset asan -j "$jobs" --timeout 900 -LE "slurm|multinode"
 fi
 
 if [ "${HK_FUZZ_SECONDS:-60}" != 0 ]; then

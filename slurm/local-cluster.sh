@@ -21,14 +21,11 @@ conf=$dir/etc/slurm.conf
 pids=$dir/run/started.pids
 export SLURM_CONF=$conf
 
+# shellcheck source=slurm/cluster-common.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/cluster-common.sh"
+
 say() { echo "local-cluster: $*"; }
 fail() { echo "local-cluster: error: $*" >&2; exit 1; }
-
-# A recorded pid still belongs to the program we started (pids are reused).
-alive() {
-  local pid=$1 name=$2
-  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$name" ]
-}
 
 recorded_pid() { [ -f "$pids" ] && awk -v n="$1" '$1 == n { print $2 }' "$pids"; }
 
@@ -53,15 +50,6 @@ check_prerequisites() {
   id munge >/dev/null 2>&1 || { echo "local-cluster: SKIP: no 'munge' user (package munge)" >&2; exit 77; }
 }
 
-wait_for_pid_file() {
-  local file=$1 i
-  for i in $(seq 1 100); do
-    [ -s "$file" ] && { cat "$file"; return 0; }
-    sleep 0.1
-  done
-  return 1
-}
-
 write_conf() {
   local host=$1 node_line mem
   node_line=$(slurmd -C 2>/dev/null | head -n 1) || fail "slurmd -C failed"
@@ -77,35 +65,13 @@ ClusterName=hklocal
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.socket
-SlurmUser=root
-SlurmdUser=root
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/run/slurmctld.pid
 SlurmdPidFile=$dir/run/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
-# No cgroups needed: processes tracked by parentage, CPUs bound by sched_setaffinity.
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/affinity
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-# Debian's Open MPI supports only PMIx for srun direct launch.
-MpiDefault=pmix
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-# Without slurmdbd this file is the only record of finished jobs (read by hk slurm status).
-JobCompType=jobcomp/filetxt
-JobCompLoc=$dir/log/jobcomp.txt
-MailProg=/bin/true
-# Finished jobs leave squeue after 5 s; the scheduler starts batch jobs without delay.
-MinJobAge=5
-SchedulerParameters=batch_sched_delay=0
-KillWait=5
-ReturnToService=2
+$(slurm_conf_common "$dir/munge/munge.socket" "$dir/log/jobcomp.txt")
 $node_line State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -130,17 +96,8 @@ start() {
   mkdir -p "$dir/etc" "$dir/state" "$dir/spool" "$dir/log" "$dir/run" "$dir/munge"
   : >"$pids"
 
-  # munge: a key of our own, owned by munge, mode 0400; munged runs as the munge user.
-  chown munge:munge "$dir/munge" && chmod 0755 "$dir/munge"  # clients need search permission for the socket
-  if [ ! -s "$dir/munge/munge.key" ]; then
-    mungekey --create --keyfile="$dir/munge/munge.key" >/dev/null || fail "mungekey failed"
-  fi
-  chown munge:munge "$dir/munge/munge.key" && chmod 0400 "$dir/munge/munge.key"
-  runuser -u munge -- munged --socket="$socket" --key-file="$dir/munge/munge.key" \
-    --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" \
-    --seed-file="$dir/munge/munged.seed" || fail "munged did not start (see $dir/munge/munged.log)"
   local pid
-  pid=$(wait_for_pid_file "$dir/munge/munged.pid") || fail "munged wrote no pid file"
+  pid=$(start_munged "$dir/munge") || fail "munged did not start (see $dir/munge/munged.log)"
   echo "munged $pid" >>"$pids"
 
   write_conf "$host"
@@ -153,20 +110,12 @@ start() {
   pid=$(wait_for_pid_file "$dir/run/slurmd.pid") || fail "slurmd wrote no pid file"
   echo "slurmd $pid" >>"$pids"
 
-  # Ready: node idle, registered by the slurmd just started, and one scheduler cycle done.
-  local i state start_time cycles
-  for i in $(seq 1 300); do
-    state=$(sinfo -h -n "$host" -o %T 2>/dev/null)
-    start_time=$(scontrol show node "$host" 2>/dev/null | sed -n 's/.*SlurmdStartTime=\([^ ]*\).*/\1/p')
-    start_time=$(date -d "$start_time" +%s 2>/dev/null || echo 0)
-    cycles=$(sdiag 2>/dev/null | awk '/^Main schedule statistics/ { m = 1 } m && /Total cycles:/ { print $3; exit }')
-    if [ "$state" = idle ] && [ "$start_time" -ge $((slurmd_started - 1)) ] && [ "${cycles:-0}" -ge 1 ]; then
-      say "ready after $((i / 10)).$((i % 10)) s: node $host idle, $(nproc) CPUs; export SLURM_CONF=$conf"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "local-cluster: error: not ready after 30 s (node state '$state', scheduler cycles '${cycles:-0}')" >&2
+  local ready
+  if ready=$(wait_slurm_ready "$slurmd_started" "$host"); then
+    say "$ready: node $host idle, $(nproc) CPUs; export SLURM_CONF=$conf"
+    return 0
+  fi
+  echo "local-cluster: error: $ready" >&2
   tail -n 5 "$dir/log/slurmctld.log" "$dir/log/slurmd.log" >&2
   stop
   exit 1
@@ -177,33 +126,10 @@ stop() {
     say "not running (no $pids)"
     return 0
   fi
-  # Jobs of this cluster first, so no slurmstepd outlives its slurmd.
-  if alive "$(recorded_pid slurmctld)" slurmctld; then
-    local jobs
-    jobs=$(squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ')
-    if [ -n "${jobs// /}" ]; then
-      # shellcheck disable=SC2086
-      scancel $jobs 2>/dev/null
-      local i
-      for i in $(seq 1 100); do
-        [ -z "$(squeue -h -o %A 2>/dev/null)" ] && break
-        sleep 0.1
-      done
-    fi
-  fi
-  local name pid i
+  alive "$(recorded_pid slurmctld)" slurmctld && cancel_all_jobs
+  local name
   for name in slurmd slurmctld munged; do
-    pid=$(recorded_pid $name)
-    alive "$pid" $name || continue
-    kill -TERM "$pid"
-    for i in $(seq 1 150); do
-      alive "$pid" $name || break
-      sleep 0.1
-    done
-    if alive "$pid" $name; then
-      kill -KILL "$pid"
-      say "$name ($pid) did not stop in 15 s: killed"
-    fi
+    stop_daemon $name "$(recorded_pid $name)"
   done
   rm -f "$pids"
   say "stopped"

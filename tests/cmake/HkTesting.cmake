@@ -56,3 +56,28 @@ if(HK_SANITIZE)
 else()
   set(HK_UNIT_TEST_PROPERTIES "")
 endif()
+
+# hk_add_cluster_cases(PREFIX p SCRIPT s LABEL l FIXTURE f ENVIRONMENT e... CASES name:seconds...)
+# One test p.NAME per case (`bash s NAME`, at most `seconds`), run one at a time, skipped when
+# the script exits 77. The first case starts the cluster (FIXTURES_SETUP f), the last stops it
+# (FIXTURES_CLEANUP f: it runs also when the cases in between fail), the others need it.
+function(hk_add_cluster_cases)
+  cmake_parse_arguments(T "" "PREFIX;SCRIPT;LABEL;FIXTURE" "ENVIRONMENT;CASES" ${ARGN})
+  list(GET T_CASES 0 _first)
+  list(GET T_CASES -1 _last)
+  foreach(_case ${T_CASES})
+    string(REPLACE ":" ";" _pair ${_case})
+    list(GET _pair 0 _name)
+    list(GET _pair 1 _seconds)
+    add_test(NAME ${T_PREFIX}.${_name} COMMAND bash ${T_SCRIPT} ${_name})
+    set_tests_properties(${T_PREFIX}.${_name} PROPERTIES
+      ENVIRONMENT "${T_ENVIRONMENT}" LABELS ${T_LABEL} RUN_SERIAL TRUE TIMEOUT ${_seconds} SKIP_RETURN_CODE 77)
+    if(_case STREQUAL _first)
+      set_tests_properties(${T_PREFIX}.${_name} PROPERTIES FIXTURES_SETUP ${T_FIXTURE})
+    elseif(_case STREQUAL _last)
+      set_tests_properties(${T_PREFIX}.${_name} PROPERTIES FIXTURES_CLEANUP ${T_FIXTURE})
+    else()
+      set_tests_properties(${T_PREFIX}.${_name} PROPERTIES FIXTURES_REQUIRED ${T_FIXTURE})
+    endif()
+  endforeach()
+endfunction()

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# tests/multinode/multinode_test.sh CASE: one CTest case on the simulated 2-node cluster
+# (scripts/sim-cluster.sh), started by the case `up` and removed by the case `down` (the CTest
+# fixture). Exit 77 (CTest SKIP_RETURN_CODE) with the reason when the cluster cannot run here.
+#
+# Environment (tests/multinode/CMakeLists.txt): HK_SOURCE_DIR, HK_BIN (hk, hk-kernel), HK_CHECK
+# (hk-check-records), HK_TEST_DIR (records), HK_SIM_PREFIX/HK_SIM_SUBNET/HK_SIM_DIR/
+# HK_SIM_SLURM_PORT (the test cluster's own names, apart from one started by hand).
+set -uo pipefail
+case_name=${1:?usage: multinode_test.sh CASE}
+sim=$HK_SOURCE_DIR/scripts/sim-cluster.sh
+check=(/usr/bin/python3 "$HK_SOURCE_DIR/tests/multinode/check_multinode.py")
+kernel=$HK_BIN/hk-kernel
+skip_reason_file=${HK_SIM_DIR}.skip-reason
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+fail() { echo "FAILED: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+require_cluster() {
+  if [ -s "$skip_reason_file" ]; then
+    echo "SKIP: $(cat "$skip_reason_file")"
+    exit 77
+  fi
+  "$sim" status >/dev/null 2>&1 || fail "the simulated cluster is not up (the multinode.up test did not start it)"
+  eval "$("$sim" env)"
+  IFS=, read -r node1 node2 <<<"$HK_SIM_HOSTS"
+  cpus1=$(cat "/sys/fs/cgroup/cpuset/$HK_SIM_PREFIX-sim/$node1/cpuset.cpus" 2>/dev/null \
+          || cat "/sys/fs/cgroup/$HK_SIM_PREFIX-sim/$node1/cpuset.cpus")
+  cpus2=$(cat "/sys/fs/cgroup/cpuset/$HK_SIM_PREFIX-sim/$node2/cpuset.cpus" 2>/dev/null \
+          || cat "/sys/fs/cgroup/$HK_SIM_PREFIX-sim/$node2/cpuset.cpus")
+}
+
+fresh_file() {  # NAME: an empty records file under HK_TEST_DIR
+  mkdir -p "$HK_TEST_DIR"
+  rm -f "$HK_TEST_DIR/$1".jsonl "$HK_TEST_DIR/$1".csv
+  echo "$HK_TEST_DIR/$1.jsonl"
+}
+
+# mpirun across both nodes, R ranks per node with T threads each, as hk composes it (the rsh
+# agent and the subnet come from the cluster's env). More ranks than a node's cores: unbound.
+across() {
+  local per_node=$1 threads=$2
+  shift 2
+  local map=(--map-by "ppr:$per_node:node:PE=$threads" --bind-to core)
+  if [ $((per_node * threads)) -gt "$HK_SIM_CORES" ]; then map=(--map-by "ppr:$per_node:node" --oversubscribe --bind-to none); fi
+  # A time limit, unless the caller handles it (the long runs of the fault tests).
+  local limit=(timeout -k 5 120)
+  [ "${no_limit:-0}" = 1 ] && limit=()
+  "${limit[@]}" mpirun --host "$node1:$per_node,$node2:$per_node" -np $((2 * per_node)) "${map[@]}" \
+    -x OMP_NUM_THREADS="$threads" -x OMP_PLACES=cores -x OMP_PROC_BIND=close "$kernel" "$@" --threads="$threads"
+}
+
+# The same on this machine alone (the single-node reference).
+local_run() {
+  local ranks=$1 threads=$2
+  shift 2
+  timeout -k 5 120 mpirun -np "$ranks" --oversubscribe --bind-to none -x OMP_NUM_THREADS="$threads" \
+    "$kernel" "$@" --threads="$threads"
+}
+
+spans() {  # FILE COUNT: every record ok, verified, on both nodes, each thread on its node's CPUs
+  "${check[@]}" spans "$1" --count "$2" --hosts "$node1,$node2" --cpus "$node1=$cpus1,$node2=$cpus2" || fail "records of $1"
+}
+
+# Pids of NAME (comm) on NODE, one line, empty when none.
+procs_on() { "$sim" procs "$1" | awk -v n="$2" '$2 == n { printf "%s ", $1 }'; }
+
+# Nothing of a launch left: no hk-kernel or orted on either node, no mpirun started by this test.
+nothing_left() {
+  local node what left=""
+  for node in "$node1" "$node2"; do
+    for what in hk-kernel orted; do
+      [ -n "$(procs_on "$node" "$what")" ] && left+="$what on $node ($(procs_on "$node" "$what")) "
+    done
+  done
+  [ -z "$left" ] || { echo "left: $left"; return 1; }
+}
+
+wait_nothing_left() {  # SECONDS
+  local _
+  for _ in $(seq 1 $(($1 * 10))); do
+    nothing_left >/dev/null && return 0
+    sleep 0.1
+  done
+  nothing_left
+}
+
+# A long Monte Carlo run across the nodes in the background; sets run_pid (its own process group).
+start_long_run() {
+  local out=$1
+  setsid bash -c "$(declare -f across); node1=$node1 node2=$node2 HK_SIM_CORES=$HK_SIM_CORES kernel=$kernel no_limit=1; \
+    across 1 1 montecarlo --samples 400000000000 --reps 1 --warmup 0 --out $out" >"$out.log" 2>&1 &
+  run_pid=$!
+  local _
+  for _ in $(seq 1 300); do
+    [ -n "$(procs_on "$node2" hk-kernel)" ] && [ -n "$(procs_on "$node1" hk-kernel)" ] && return 0
+    sleep 0.1
+  done
+  cat "$out.log"
+  fail "the run did not start a rank on each node within 30 s"
+}
+
+case $case_name in
+  up)
+    rm -f "$skip_reason_file"
+    "$sim" down >/dev/null 2>&1  # leftovers of an interrupted earlier run
+    output=$("$sim" up 2 --slurm 2>&1)
+    status=$?
+    echo "$output"
+    if [ $status -eq 77 ]; then
+      grep -m1 'SKIP:' <<<"$output" | sed 's/.*SKIP: //' >"$skip_reason_file"
+      echo "SKIP: $(cat "$skip_reason_file")"
+      exit 77
+    fi
+    [ $status -eq 0 ] || fail "sim-cluster.sh up 2 --slurm: exit $status"
+    require_cluster
+    # Each node: its own name, its own CPUs, hwloc on the node counts only those cores.
+    for node in "$node1" "$node2"; do
+      seen=$("$sim" exec "$node" sh -c 'echo $(hostname) $(hwloc-calc -N core all) $(grep Cpus_allowed_list /proc/self/status | cut -f2)')
+      echo "on $node: host name, hwloc cores, allowed CPUs: $seen"
+      read -r name cores allowed <<<"$seen"
+      [ "$name" = "$node" ] || fail "$node calls itself '$name'"
+      [ "$cores" = "$HK_SIM_CORES" ] || fail "hwloc on $node counts $cores cores, the node has $HK_SIM_CORES"
+      [ "$allowed" = "$([ "$node" = "$node1" ] && echo "$cpus1" || echo "$cpus2")" ] || fail "$node may run on CPUs $allowed"
+    done
+    [ "$cpus1" != "$cpus2" ] || fail "both nodes have CPUs $cpus1"
+    # A node cannot give itself the other node's CPUs.
+    if "$sim" exec "$node2" taskset -c "$cpus1" true 2>/dev/null; then fail "$node2 could bind to $node1's CPUs $cpus1"; fi
+    getent hosts "$node1" "$node2" || fail "the node names do not resolve"
+    ;;
+
+  down)
+    [ -s "$skip_reason_file" ] && { echo "SKIP: $(cat "$skip_reason_file")"; rm -f "$skip_reason_file"; exit 77; }
+    "$sim" down || fail "sim-cluster.sh down"
+    # Nothing of it left: namespaces, links, cgroups, hosts lines, mounts, daemons, directory.
+    left=""
+    ip netns list | grep -q "^${HK_SIM_PREFIX}[0-9]" && left+="namespaces; "
+    ip -o link show | grep -q ": $HK_SIM_PREFIX\(br\|v[0-9]\)" && left+="links; "
+    [ -d "/sys/fs/cgroup/cpuset/$HK_SIM_PREFIX-sim" ] || [ -d "/sys/fs/cgroup/$HK_SIM_PREFIX-sim" ] && left+="cgroups; "
+    grep -q "# hk-sim-cluster $HK_SIM_PREFIX\$" /etc/hosts && left+="/etc/hosts lines; "
+    grep -q "$HK_SIM_DIR\|/var/tmp/$HK_SIM_PREFIX-node" /proc/mounts && left+="mounts; "
+    [ -e "$HK_SIM_DIR" ] && left+="$HK_SIM_DIR; "
+    [ -e "/var/tmp/$HK_SIM_PREFIX-node" ] && left+="/var/tmp/$HK_SIM_PREFIX-node; "
+    pgrep -f "slurm(ctld|d) -f $HK_SIM_DIR" >/dev/null && left+="Slurm daemons; "
+    [ -z "$left" ] || fail "left behind: $left"
+    echo "nothing left of cluster '$HK_SIM_PREFIX'"
+    ;;
+
+  kernels)
+    # Every kernel and variant across both nodes, one rank per node: ok, verified, both hosts.
+    require_cluster
+    file=$(fresh_file kernels)
+    for problem in pi option; do
+      across 1 1 montecarlo --problem $problem --samples 3000017 --reps 1 --warmup 0 --out "$file" || fail "montecarlo $problem"
+    done
+    for variant in rowblock summa shared; do
+      across 1 1 matmul --variant $variant --n 97 --verify full --reps 1 --warmup 0 --out "$file" || fail "matmul $variant"
+    done
+    for variant in blocking overlap; do
+      across 1 1 filter --filter gaussian --sigma 1.3 --size 37x23 --variant $variant --verify full --reps 1 --warmup 0 \
+        --out "$file" || fail "filter $variant"
+    done
+    spans "$file" 7
+    ;;
+
+  bitwise)
+    # Where the kernel promises it, the bits do not depend on the nodes: Monte Carlo and filter
+    # across 2 nodes (2 ranks per node, 2 x 2) against one node (the same ranks, this machine).
+    require_cluster
+    mc_nodes=$(fresh_file mc_nodes) mc_local=$(fresh_file mc_local)
+    filter_nodes=$(fresh_file filter_nodes) filter_local=$(fresh_file filter_local)
+    mc=(montecarlo --problem option --samples 300007 --reps 1 --warmup 0)
+    flt=(filter --filter sobel --size 45x19 --channels 3 --iterations 2 --verify full --reps 1 --warmup 0)
+    across 2 1 "${mc[@]}" --out "$mc_nodes" || fail "montecarlo across the nodes"
+    local_run 4 1 "${mc[@]}" --out "$mc_local" || fail "montecarlo on this machine"
+    across 2 1 "${flt[@]}" --out "$filter_nodes" || fail "filter across the nodes"
+    local_run 4 1 "${flt[@]}" --out "$filter_local" || fail "filter on this machine"
+    spans "$mc_nodes" 1
+    spans "$filter_nodes" 1
+    "${check[@]}" same "$mc_nodes" /result/estimate_bits "$mc_local" || fail "Monte Carlo estimate differs"
+    for field in /result/checksum_bits /result/pixel_hash; do
+      "${check[@]}" same "$filter_nodes" "$field" "$filter_local" || fail "filter $field differs"
+    done
+    ;;
+
+  matmul_shared)
+    # One B per node: 2 ranks on each of 2 nodes share their node's window (b_copies 2), and by
+    # PSS hold about 2 B less than rowblock's 4 copies.
+    require_cluster
+    file=$(fresh_file matmul_memory)
+    for variant in rowblock shared; do
+      across 2 1 matmul --variant $variant --n 1024 --reps 1 --warmup 0 --out "$file" || fail "matmul $variant"
+    done
+    spans "$file" 2
+    "${check[@]}" b_copies "$file" --nodes 2 --n 1024 --vs "$file" || fail "copies of B"
+    ;;
+
+  summa_grid)
+    # SUMMA on a 2 x 2 process grid: ranks 0,1 on node 1 and 2,3 on node 2, so every grid column
+    # broadcast crosses the nodes; and a 1 x 2 grid whose only row spans them.
+    require_cluster
+    file=$(fresh_file summa)
+    across 2 1 matmul --variant summa --grid 2x2 --n 97 --block 16 --verify full --reps 1 --warmup 0 --out "$file" \
+      || fail "summa 2x2"
+    across 1 1 matmul --variant summa --grid 1x2 --n 97 --block 16 --verify full --reps 1 --warmup 0 --out "$file" \
+      || fail "summa 1x2"
+    spans "$file" 2
+    /usr/bin/python3 -c '
+import json, sys
+grids = [json.loads(l)["metrics"]["grid"] for l in open(sys.argv[1])]
+print("grids:", grids)
+sys.exit(0 if grids == [[2, 2], [1, 2]] else 1)' "$file" || fail "process grids"
+    ;;
+
+  kill_rank)
+    # SIGKILL to the rank on the second node: the launch ends within 10 s, non-zero, nothing left.
+    require_cluster
+    file=$(fresh_file killed)
+    start_long_run "$file"
+    victim=$(procs_on "$node2" hk-kernel)
+    echo "killing hk-kernel $victim on $node2"
+    started=$(now)
+    kill -KILL $victim
+    for _ in $(seq 1 100); do
+      kill -0 $run_pid 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 $run_pid 2>/dev/null; then
+      kill -KILL -- -$run_pid
+      fail "the launch was still running 10 s after a rank was killed"
+    fi
+    wait $run_pid
+    status=$?
+    took=$(seconds_since "$started")
+    tail -n 5 "$file.log"
+    echo "the launch ended $took s after the kill, exit status $status"
+    [ $status -ne 0 ] || fail "the launch exited 0 after one of its ranks was killed"
+    wait_nothing_left 2 || fail "processes left after the launch ended"
+    [ ! -s "$file" ] || fail "a record was written by a run that lost a rank"
+    ;;
+
+  link_down)
+    # The second node's link fails mid-run: the launch ends (its own error, or the timeout a
+    # sweep would apply), and once the node can talk again nothing of the run is left on it.
+    require_cluster
+    file=$(fresh_file link)
+    start_long_run "$file"
+    started=$(now)
+    "$sim" link "$node2" down || fail "link down"
+    trap '"$sim" link "$node2" up' EXIT
+    wait_limit=40
+    for _ in $(seq 1 $((wait_limit * 10))); do
+      kill -0 $run_pid 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 $run_pid 2>/dev/null; then
+      echo "still running after $wait_limit s: killed, as a sweep's --timeout would"
+      kill -TERM -- -$run_pid; sleep 5; kill -KILL -- -$run_pid 2>/dev/null
+    fi
+    wait $run_pid
+    status=$?
+    echo "the launch ended $(seconds_since "$started") s after the link went down, exit status $status"
+    tail -n 5 "$file.log"
+    [ $status -ne 0 ] || fail "the launch exited 0 without its second node"
+    nothing_left_here=$(pgrep -f "mpirun --host $node1" || true)
+    [ -z "$nothing_left_here" ] || fail "mpirun still running here: $nothing_left_here"
+    "$sim" link "$node2" up || fail "link up"
+    trap - EXIT
+    wait_nothing_left 30 || fail "processes left on the nodes 30 s after the link came back"
+    [ ! -s "$file" ] || fail "a record was written by a run that lost a node"
+    ;;
+
+  *) echo "unknown case $case_name" >&2; exit 2 ;;
+esac
+exit 0
