@@ -60,6 +60,24 @@ local_run() {
     "$kernel" "$@" --threads="$threads"
 }
 
+fresh_dir() {  # NAME: an empty directory under HK_TEST_DIR
+  rm -rf "${HK_TEST_DIR:?}/$1" && mkdir -p "$HK_TEST_DIR/$1" && echo "$HK_TEST_DIR/$1"
+}
+
+show_logs() {
+  local log
+  for log in "$1"/*.out "$1"/slurm/logs/*.out; do
+    [ -f "$log" ] && { echo "---- $log"; tail -n 20 "$log"; }
+  done
+}
+
+# The job's verdict from hk slurm status (squeue, then the JobComp file): it must be ok.
+slurm_verdict() {
+  local dir=$1
+  shift
+  "$HK_BIN/hk" slurm status "$dir" "$@" --wait --wait-timeout 100 --poll 0.5 || { show_logs "$dir"; fail "the job did not end ok"; }
+}
+
 spans() {  # FILE COUNT: every record ok, verified, on both nodes, each thread on its node's CPUs
   "${check[@]}" spans "$1" --count "$2" --hosts "$node1,$node2" --cpus "$node1=$cpus1,$node2=$cpus2" || fail "records of $1"
 }
@@ -270,6 +288,37 @@ sys.exit(0 if grids == [[2, 2], [1, 2]] else 1)' "$file" || fail "process grids"
     trap - EXIT
     wait_nothing_left 30 || fail "processes left on the nodes 30 s after the link came back"
     [ ! -s "$file" ] || fail "a record was written by a run that lost a node"
+    ;;
+
+  slurm_run)
+    # slurm/run.sbatch on 2 nodes, one rank each: srun places them, both hosts in the record.
+    require_cluster
+    dir=$(fresh_dir slurm_run)
+    job=$(cd "$dir" && HK_BIN=$HK_BIN HK_OUT=$dir sbatch --parsable --nodes=2 --ntasks-per-node=1 --cpus-per-task=1 \
+          --time=5 --output="$dir/run-%j.out" "$HK_SOURCE_DIR/slurm/run.sbatch" montecarlo --samples 2000000 --reps 2) \
+      || fail "sbatch run.sbatch"
+    slurm_verdict "$dir" --jobs "${job%%;*}"
+    spans "$dir/runs.jsonl" 1
+    ;;
+
+  slurm_sweep)
+    # slurm/sweep.sbatch in a 2-node allocation: hk sweep's srun steps span both nodes.
+    require_cluster
+    dir=$(fresh_dir slurm_sweep)
+    job=$(cd "$dir" && HK_BIN=$HK_BIN HK_OUT=$dir sbatch --parsable --nodes=2 --time=5 --output="$dir/sweep-%j.out" \
+          "$HK_SOURCE_DIR/slurm/sweep.sbatch" montecarlo --samples 2000000 --reps 2 --mixes 2x1) || fail "sbatch sweep.sbatch"
+    slurm_verdict "$dir" --jobs "${job%%;*}"
+    spans "$dir/runs.jsonl" 1
+    ;;
+
+  slurm_submit)
+    # hk slurm submit --nodes 2: an array job whose task runs across both nodes.
+    require_cluster
+    dir=$(fresh_dir slurm_submit)
+    "$HK_BIN/hk" slurm submit montecarlo --samples 2000000 --reps 2 --mixes 2x1 --nodes 2 --time 5 --out "$dir" \
+      || fail "hk slurm submit"
+    "$HK_BIN/hk" slurm collect "$dir" --wait --wait-timeout 100 --poll 0.5 || { show_logs "$dir"; fail "hk slurm collect"; }
+    spans "$dir/runs.jsonl" 1
     ;;
 
   *) echo "unknown case $case_name" >&2; exit 2 ;;
