@@ -8,7 +8,7 @@ packages=(
   libeigen3-dev                         # local dense linear algebra
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
   libcli11-dev nlohmann-json3-dev libfmt-dev libstb-dev libhwloc-dev hwloc
-  python3-matplotlib                    # hk plot (Debian's /usr/bin/python3)
+  python3-matplotlib python3-pandas     # hk plot, hk export (Debian's /usr/bin/python3)
   libopenblas-dev libopencv-dev         # side-by-side baselines in the benchmarks only
   clang libclang-rt-14-dev libomp-dev   # libFuzzer targets; ThreadSanitizer run (Archer)
   slurm-wlm munge                       # the Slurm tests start a single-node cluster
