@@ -136,6 +136,16 @@ def open_output(path):
         raise InputError("--out: cannot write '%s': %s" % (path, error.strerror))
 
 
+def write(stream, fmt, table, source):
+    if fmt == "extrap":
+        stream.writelines(extrap_lines(table))
+    elif fmt == "csv":
+        csv.writer(stream, lineterminator="\n").writerows(csv_rows(table))
+    else:
+        json.dump(thicket_document(table, source), stream, indent=1)
+        stream.write("\n")
+
+
 def export(sweep, fmt, out):
     check_exportable(sweep)
     table = sweep.table
@@ -144,16 +154,13 @@ def export(sweep, fmt, out):
     path = out or os.path.join(sweep.directory, DEFAULT_NAMES[fmt])
     stream = open_output(path)
     try:
-        if fmt == "extrap":
-            stream.writelines(extrap_lines(table))
-        elif fmt == "csv":
-            csv.writer(stream, lineterminator="\n").writerows(csv_rows(table))
-        else:
-            json.dump(thicket_document(table, sweep.runs_path), stream, indent=1)
-            stream.write("\n")
-    finally:
+        write(stream, fmt, table, sweep.runs_path)
         if stream is not sys.stdout:
             stream.close()
+        else:
+            stream.flush()
+    except OSError as error:  # disk full, a closed pipe: reported with the file's name
+        raise OSError(error.errno, error.strerror, path)
     count = sum(1 for _ in repetitions(table))
     if path != "-":
         note("wrote %s (%d repetitions of %d configurations)" % (path, count, (table["status"] == "ok").sum()))

@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import textwrap
 
@@ -714,10 +715,21 @@ def output_dir(out, dirs):
     return out
 
 
+def open_dump(path):
+    """Opened before anything is drawn, so that an unwritable path costs nothing."""
+    if not path:
+        return None
+    try:
+        return open(path, "w")
+    except OSError as error:
+        raise InputError("--dump-data: cannot write '%s': %s" % (path, error.strerror))
+
+
 def run_plot(args):
     labels = parse_labels(args.labels, args.dirs)
     formats = parse_formats(args.formats)
     out_dir = output_dir(args.out, args.dirs)
+    dump_file = open_dump(args.dump_data)
     sweeps = [records.Sweep(d, label) for d, label in zip(args.dirs, labels)]
     if len({s.schema for s in sweeps}) > 1:
         note("directories of different record schemas: %s; spread is min-max unless every one has time_s.reps"
@@ -731,19 +743,19 @@ def run_plot(args):
         note("note: " + text)
     for path in context.written:
         note("wrote " + path)
-    if args.dump_data:
-        write_dump(args.dump_data, context, unmatched)
+    if dump_file:
+        write_dump(dump_file, context, unmatched)
     return 0 if context.written else 1
 
 
-def write_dump(path, context, unmatched):
+def write_dump(stream, context, unmatched):
     data = {"spread": context.spread, "spread_meaning": records.SPREADS[context.spread],
             "directories": [{"label": s.label, "dir": s.directory, "schema": s.schema, "superseded": s.superseded}
                             for s in context.sweeps],
             "unmatched": unmatched, "figures": context.dump}
-    with open(path, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    note("wrote " + path)
+    with stream:
+        json.dump(data, stream, indent=1, sort_keys=True)
+    note("wrote " + stream.name)
 
 
 def run_export(args):
@@ -751,6 +763,7 @@ def run_export(args):
 
     if args.out == "-":
         records.NOTES[0] = sys.stderr
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends the export quietly, as it would cat
     sweep = records.Sweep(args.dirs[0], os.path.basename(os.path.normpath(args.dirs[0])))
     return hk_export.export(sweep, args.format, args.out)
 
@@ -786,6 +799,9 @@ def main(argv):
     except InputError as error:
         sys.stderr.write("%s: error: %s\n" % (records.PROGRAM[0], error))
         return 2
+    except OSError as error:  # a figure or export that cannot be written (disk full, ...)
+        sys.stderr.write("%s: error: cannot write %s: %s\n" % (records.PROGRAM[0], error.filename, error.strerror))
+        return 3
 
 
 if __name__ == "__main__":

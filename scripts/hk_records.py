@@ -63,6 +63,15 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+INT_LIMIT = 2 ** 31 - 1  # ranks, threads, nodes: beyond this a record is corrupt, not a big machine
+
+
+def _count_problem(name, value):
+    if not _is_int(value) or not 1 <= value <= INT_LIMIT:
+        return "%s is %s, not a positive integer (at most %d)" % (name, _shown(value), INT_LIMIT)
+    return None
+
+
 def _check_identity(r):
     if r.get("schema") not in SCHEMAS:
         return "schema %s is not one this script reads (%s)" % (_shown(r.get("schema")), ", ".join(SCHEMAS))
@@ -70,10 +79,10 @@ def _check_identity(r):
         if not isinstance(r.get(field), str) or not r.get(field):
             return "%s is %s, not a non-empty string" % (field, _shown(r.get(field)))
     for field in ("ranks", "threads"):
-        if not _is_int(r.get(field)) or r.get(field) < 1:
-            return "%s is %s, not a positive integer" % (field, _shown(r.get(field)))
-    if "nodes" in r and (not _is_int(r["nodes"]) or r["nodes"] < 1):
-        return "nodes is %s, not a positive integer" % _shown(r["nodes"])
+        if _count_problem(field, r.get(field)):
+            return _count_problem(field, r.get(field))
+    if "nodes" in r and _count_problem("nodes", r["nodes"]):
+        return _count_problem("nodes", r["nodes"])
     if not isinstance(r.get("params", {}), dict):
         return "params is %s, not an object" % _shown(r.get("params"))
     return None
@@ -138,13 +147,13 @@ def _check_sweep(r):
         if s.get(field) is not None and not isinstance(s[field], types):
             return "sweep.%s is %s, not a %s" % (field, _shown(s[field]), types[0].__name__)
     for field in ("nodes", "budget_cores"):
-        if s.get(field) is not None and (not _is_int(s[field]) or s[field] < 1):
-            return "sweep.%s is %s, not a positive integer" % (field, _shown(s[field]))
+        if s.get(field) is not None and _count_problem("sweep." + field, s[field]):
+            return _count_problem("sweep." + field, s[field])
     if s.get("weak_factor") is not None and (not _is_number(s["weak_factor"]) or s["weak_factor"] <= 0):
         return "sweep.weak_factor is %s, not a number > 0" % _shown(s["weak_factor"])
     families = s.get("families")
     if families is not None and (not isinstance(families, list)
-                                 or not all(_is_int(f) and f >= 1 for f in families)):
+                                 or any(_count_problem("family", f) for f in families)):
         return "sweep.families is %s, not a list of positive integers" % _shown(families)
     return None
 
