@@ -439,14 +439,15 @@ def series_style(context, dir_label, nodes_index, family_index):
             "marker": NODE_MARKERS[nodes_index % len(NODE_MARKERS)], "markersize": 5}
 
 
-def mark_points(ax, points, value, flags_only, family_index):
-    """Each point's mix (only its marks when several directories share the axes); alternate
-    families are labelled below and above their points so that close lines keep apart, and the
-    1x1 every family starts from is labelled once."""
+def mark_points(ax, points, value, flags_only, family_index, labelled):
+    """Each point's mix (only its marks when several directories share the axes), once per point
+    although a mix belongs to several families (`labelled` remembers); alternate families are
+    labelled below and above their points so that close lines keep apart."""
     below = family_index % 2 == 0
     for p in points:
-        if p["cores"] == 1 and family_index > 0:
+        if (p["dir"], p["line"], value) in labelled:
             continue
+        labelled.add((p["dir"], p["line"], value))
         if p.get(value) is None:
             if p["status"] != "ok":
                 failed_marker(ax, p["cores"], p, 1.0 if value == "speedup" else 0.0)
@@ -461,7 +462,7 @@ def mark_points(ax, points, value, flags_only, family_index):
 
 def scaling_panel(context, rows, axes_by_value, efficiency_only):
     """One kernel: for each directory, each node count and each family, one line per value axis."""
-    dumped, several_nodes = [], rows["nodes"].nunique() > 1
+    dumped, several_nodes, labelled = [], rows["nodes"].nunique() > 1, set()
     families = sorted({f for fs in rows["families"] for f in fs})
     node_counts = sorted(rows["nodes"].unique())
     for label in context.labels:
@@ -484,7 +485,7 @@ def scaling_panel(context, rows, axes_by_value, efficiency_only):
                                                                           budget)
             for value, ax in axes_by_value.items():
                 draw_series(ax, points, value, style, name)
-                mark_points(ax, points, value, context.several, families.index(family))
+                mark_points(ax, points, value, context.several, families.index(family), labelled)
             dumped.append({"dir": label, "nodes": nodes, "family": family, "baseline_line": int(base["line"]),
                            "baseline_median_s": float(base["median_s"]), "points": points})
     return dumped
