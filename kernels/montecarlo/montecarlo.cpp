@@ -11,6 +11,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
+#include <memory>
 #include <numbers>
 #include <vector>
 
@@ -212,9 +213,10 @@ class MonteCarlo final : public Kernel {
     blocks_ = (samples_ + kBlockSamples - 1) / kBlockSamples;
     mine_ = block_range(static_cast<std::int64_t>(blocks_), ctx.size, ctx.rank);
     if (problem_ == "option") {
-      // Written first by the threads that fill them (first touch).
-      block_sum_.resize(static_cast<std::size_t>(mine_.size()));
-      block_sum_sq_.resize(static_cast<std::size_t>(mine_.size()));
+      // Left uninitialised (a vector would zero them on this thread), so the threads that fill
+      // them in run() write their pages first (first touch).
+      block_sum_ = std::make_unique_for_overwrite<double[]>(static_cast<std::size_t>(mine_.size()));
+      block_sum_sq_ = std::make_unique_for_overwrite<double[]>(static_cast<std::size_t>(mine_.size()));
     }
   }
 
@@ -258,9 +260,9 @@ class MonteCarlo final : public Kernel {
       all_sum.resize(blocks_);
       all_sum_sq.resize(blocks_);
     }
-    HK_MPI_CHECK(MPI_Gatherv(block_sum_.data(), static_cast<int>(count), MPI_DOUBLE, all_sum.data(), counts.data(),
+    HK_MPI_CHECK(MPI_Gatherv(block_sum_.get(), static_cast<int>(count), MPI_DOUBLE, all_sum.data(), counts.data(),
                              offsets.data(), MPI_DOUBLE, 0, ctx.comm));
-    HK_MPI_CHECK(MPI_Gatherv(block_sum_sq_.data(), static_cast<int>(count), MPI_DOUBLE, all_sum_sq.data(),
+    HK_MPI_CHECK(MPI_Gatherv(block_sum_sq_.get(), static_cast<int>(count), MPI_DOUBLE, all_sum_sq.data(),
                              counts.data(), offsets.data(), MPI_DOUBLE, 0, ctx.comm));
     double totals[2] = {0.0, 0.0};
     if (ctx.is_root()) {
@@ -321,7 +323,7 @@ class MonteCarlo final : public Kernel {
   OptionParams option_;
   std::uint64_t blocks_ = 0;
   Range mine_;
-  std::vector<double> block_sum_, block_sum_sq_;
+  std::unique_ptr<double[]> block_sum_, block_sum_sq_;
   std::uint64_t hits_ = 0;
   double payoff_sum_ = 0, payoff_sum_sq_ = 0;
 };

@@ -11,6 +11,7 @@
 
 #include "hk/build_info.hpp"
 #include "hk/cli.hpp"
+#include "hk/domains.hpp"
 #include "hk/errors.hpp"
 #include "hk/mpi_env.hpp"
 #include "hk/placement.hpp"
@@ -255,6 +256,7 @@ int kernel_main(int argc, char** argv) {
       {"metrics", json::object()},
       {"work", {{"flops", kernel->work().flops}, {"bytes", kernel->work().bytes}, {"items", kernel->work().items}}},
       {"placement", json::array()},
+      {"rank_domains", json::array()},
       {"mpi",
        {{"library", MpiEnvironment::library_version()},
         {"thread_level_requested", thread_level_name(mpi->requested())},
@@ -346,7 +348,8 @@ int kernel_main(int argc, char** argv) {
     }
 
     // Placement, read where the threads run now (same pool, same binding as the timed loop).
-    const auto placement = gather_placement(ctx.comm, local_placement(ctx.rank, threads));
+    const auto local = local_placement(ctx.rank, threads);
+    const auto placement = gather_placement(ctx.comm, local);
     const std::uint64_t rss = peak_rss_bytes();
     const std::uint64_t pss = proportional_set_bytes();  // now, while the kernel's memory is still held
     std::uint64_t rss_max = 0, rss_total = 0, pss_total = 0;
@@ -354,11 +357,14 @@ int kernel_main(int argc, char** argv) {
     HK_MPI_CHECK(MPI_Reduce(&rss, &rss_total, 1, MPI_UINT64_T, MPI_SUM, 0, ctx.comm));
     HK_MPI_CHECK(MPI_Reduce(&pss, &pss_total, 1, MPI_UINT64_T, MPI_SUM, 0, ctx.comm));
     kernel->teardown(ctx);
+    // After the memory figures and the teardown, so hwloc's topology does not count in them.
+    const json rank_domains = gather_rank_domains(ctx.comm, local_rank_domains(local));
 
     int write_failed = 0;
     if (ctx.is_root()) {
       record["memory"] = {{"rss_max_bytes", rss_max}, {"rss_total_bytes", rss_total}, {"pss_total_bytes", pss_total}};
       record["placement"] = placement_json(placement);
+      record["rank_domains"] = rank_domains;
       record["nodes"] = count_nodes(placement);
       const auto warnings = placement_warnings(placement);
       for (const auto& warning : warnings) {

@@ -35,6 +35,29 @@ const char* thread_level_name(int level) {
   }
 }
 
+std::vector<std::string> gather_strings(MPI_Comm comm, const std::string& mine) {
+  int rank = 0, size = 1;
+  HK_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  HK_MPI_CHECK(MPI_Comm_size(comm, &size));
+  int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(rank == 0 ? size : 0), offsets(rank == 0 ? size : 0);
+  HK_MPI_CHECK(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm));
+  std::string all;
+  if (rank == 0) {
+    int total = 0;
+    for (int r = 0; r < size; ++r) {
+      offsets[r] = total;
+      total += lengths[r];
+    }
+    all.resize(static_cast<std::size_t>(total));
+  }
+  HK_MPI_CHECK(MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
+                           comm));
+  std::vector<std::string> texts;
+  for (int r = 0; rank == 0 && r < size; ++r) texts.push_back(all.substr(offsets[r], lengths[r]));
+  return texts;
+}
+
 MpiEnvironment::MpiEnvironment(int& argc, char**& argv, int required) : requested_(required) {
   int initialized = 0;
   HK_MPI_CHECK(MPI_Initialized(&initialized));

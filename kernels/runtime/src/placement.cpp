@@ -54,32 +54,11 @@ ThreadPlacement from_json(const json& j) {
 }  // namespace
 
 std::vector<ThreadPlacement> gather_placement(MPI_Comm comm, const std::vector<ThreadPlacement>& local) {
-  int rank = 0, size = 1;
-  HK_MPI_CHECK(MPI_Comm_rank(comm, &rank));
-  HK_MPI_CHECK(MPI_Comm_size(comm, &size));
   json mine = json::array();
   for (const auto& p : local) mine.push_back(to_json(p));
-  const std::string text = mine.dump();
-  int length = static_cast<int>(text.size());
-  std::vector<int> lengths(rank == 0 ? size : 0), offsets(rank == 0 ? size : 0);
-  HK_MPI_CHECK(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm));
-  std::string all;
-  if (rank == 0) {
-    int total = 0;
-    for (int r = 0; r < size; ++r) {
-      offsets[r] = total;
-      total += lengths[r];
-    }
-    all.resize(static_cast<std::size_t>(total));
-  }
-  HK_MPI_CHECK(MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
-                           comm));
   std::vector<ThreadPlacement> placement;
-  if (rank == 0) {
-    for (int r = 0; r < size; ++r) {
-      for (const auto& entry : json::parse(all.substr(offsets[r], lengths[r]))) placement.push_back(from_json(entry));
-    }
-  }
+  for (const std::string& text : gather_strings(comm, mine.dump()))
+    for (const auto& entry : json::parse(text)) placement.push_back(from_json(entry));
   return placement;
 }
 

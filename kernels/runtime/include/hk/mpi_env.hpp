@@ -2,6 +2,7 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
 
 #include "hk/errors.hpp"
 
@@ -18,6 +19,9 @@ void mpi_check(int code, const char* call, const char* file, int line);
 #define HK_MPI_CHECK(call) ::hk::mpi_check((call), #call, __FILE__, __LINE__)
 
 const char* thread_level_name(int level);
+
+// Every rank's `mine`, in rank order, on rank 0 (empty elsewhere). Collective.
+std::vector<std::string> gather_strings(MPI_Comm comm, const std::string& mine);
 
 // Scoped owner of MPI_Init_thread/MPI_Finalize. Requests `required` and throws RuntimeError if the
 // library provides less. Only one may exist per process.
