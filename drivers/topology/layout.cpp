@@ -231,22 +231,24 @@ void require_aligned(const Node& node, const Layout& layout) {
 
 std::string straddle_warning(const Node& node, const Layout& layout) {
   if (layout.aligned) return "";
-  for (std::size_t r = 0; r < layout.rank_cpus.size(); ++r) {
+  std::string what;
+  for (Level level : layout.straddled) what += fmt::format("{}{}", what.empty() ? "" : " and ", level_phrase(level));
+  if (layout.splits_cores) what += std::string(what.empty() ? "" : " and ") + "cores (one core's hardware threads in two ranks)";
+  std::string example;
+  for (std::size_t r = 0; r < layout.rank_cpus.size() && example.empty(); ++r) {
     std::vector<Level> straddled;
     bool splits = false;
     if (cpus_aligned(node, layout.rank_cpus[r], straddled, splits)) continue;
-    std::string where;
-    for (Level level : straddled) {
+    example = fmt::format("rank {} has cores {}", r, cpu_list_string(layout.rank_cores[r]));
+    if (!straddled.empty()) {
       std::set<int> ids;
-      for (int core : layout.rank_cores[r]) ids.insert(node.cores[static_cast<std::size_t>(core)].in(level));
-      where += fmt::format("{}{} {}", where.empty() ? "" : ", ", level_phrase(level),
-                           cpu_list_string(std::vector<int>(ids.begin(), ids.end())));
+      for (int core : layout.rank_cores[r]) ids.insert(node.cores[static_cast<std::size_t>(core)].in(straddled.front()));
+      example += fmt::format(" in {} {}", level_phrase(straddled.front()), cpu_list_string({ids.begin(), ids.end()}));
     }
-    if (splits) where += std::string(where.empty() ? "" : ", ") + "part of a core";
-    return fmt::format("mix {}: no per-domain map keeps every rank inside one domain of {}: rank {} has cores {} ({})",
-                       layout.label(), node.source, r, cpu_list_string(layout.rank_cores[r]), where);
   }
-  return "";
+  return fmt::format("mix {} {}: its ranks straddle {} of {} (no per-domain map keeps every rank inside one); "
+                     "e.g. {}",
+                     layout.label(), cpu_unit_name(layout.unit), what, node.source, example);
 }
 
 nlohmann::json layout_json(const Node& node, const Layout& layout) {

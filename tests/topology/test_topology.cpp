@@ -125,12 +125,14 @@ TEST(TopologyMixes, XeonSncStraddlesNumaWhenFourteenCoresDoNotDivide) {
   EXPECT_FALSE(four.aligned);
   EXPECT_EQ(four.straddled, std::vector<Level>{Level::numa});
   EXPECT_EQ(topo::straddle_warning(n, four),
-            "mix 28x4: no per-domain map keeps every rank inside one domain of " + n.source +
-                ": rank 3 has cores 12-15 (NUMA domains 0-1)");
+            "mix 28x4 cores: its ranks straddle NUMA domains of " + n.source +
+                " (no per-domain map keeps every rank inside one); e.g. rank 3 has cores 12-15 in NUMA domains 0-1");
   const topo::Layout sixteen = topo::plan_layout(n, 7, 16, CpuUnit::cores);
   EXPECT_EQ(topo::openmpi_binding(sixteen).map_by, "ppr:7:node:PE=16");  // 4 x 16 > 56: no package holds them
   // The L3 is the package: reported once, as the package.
   EXPECT_EQ(sixteen.straddled, (std::vector<Level>{Level::numa, Level::package}));
+  EXPECT_NE(topo::straddle_warning(n, sixteen).find("straddle NUMA domains and packages of"), std::string::npos);
+  EXPECT_EQ(topo::straddle_warning(n, topo::plan_layout(n, 16, 7, CpuUnit::cores)), "");
 }
 
 TEST(TopologyMixes, GenoaOneSocketAlignsToItsL3Groups) {
@@ -144,6 +146,8 @@ TEST(TopologyMixes, GenoaOneSocketAlignsToItsL3Groups) {
   // Hardware threads: 3 per rank split cores between ranks.
   const topo::Layout split = topo::plan_layout(n, 64, 3, CpuUnit::hwthreads);
   EXPECT_TRUE(split.splits_cores);
+  EXPECT_NE(topo::straddle_warning(n, split).find("straddle L3 groups and cores (one core's hardware threads in two ranks)"),
+            std::string::npos);
   EXPECT_FALSE(split.aligned);
   EXPECT_TRUE(topo::plan_layout(n, 192, 1, CpuUnit::hwthreads).aligned);  // one hardware thread: inside one core
 }
