@@ -90,7 +90,9 @@ std::function<int()> setup_plot(CLI::App& plot) {
       ->required();
   plot.add_option("--labels", state->labels, "comma-separated names of the directories (default: their names)");
   plot.add_option("--out", state->out, "directory for the figures (default: DIR; needed with several DIRs)");
-  plot.add_option("--spread", state->spread, "error bars: auto (IQR when every repetition is recorded), minmax, iqr")
+  plot.add_option("--spread", state->spread,
+                  "error bars: auto (the IQR when every configuration has >= 4 repetitions recorded, else min-max), "
+                  "minmax, iqr")
       ->check(CLI::IsMember({"auto", "minmax", "iqr"}))
       ->capture_default_str();
   plot.add_option("--dump-data", state->dump_data, "also write the data behind every figure to this JSON file");

@@ -121,7 +121,8 @@ def subtitle(sweeps, rows, spread, what):
     for name, panel_rows in sorted(rows.groupby("panel")):
         common = {k: v for k, v in panel_rows["params"].iloc[0].items()
                   if all(p.get(k) == v for p in panel_rows["params"])}
-        lines.append("%s: %s" % (name, params_label(common, sorted(common)) or "no params"))
+        text = params_label(common, sorted(common)) or "no params"
+        lines.append("%s: %s" % (name, text if len(text) <= 150 else text[:147] + "..."))  # exec args can be long
     if what:
         lines.append(what + "; error bars: " + records.SPREADS[spread])
     return "\n".join(lines)

@@ -359,7 +359,7 @@ def choose_spread(tables, asked):
     """'minmax' or 'iqr'. auto: the IQR when every ok configuration has at least 4 repetitions
     recorded (schema /2); with fewer, or only min/median/max (schema /1), min-max."""
     ok = pd.concat([t[t["status"] == "ok"] for t in tables])
-    has_reps = all(reps is not None and len(reps) >= 4 for reps in ok["reps"])
+    has_reps = len(ok) > 0 and all(reps is not None and len(reps) >= 4 for reps in ok["reps"])
     if asked == "iqr" and not all(reps is not None for reps in ok["reps"]):
         raise InputError("--spread iqr needs every repetition's time (time_s.reps, schema %s); these records "
                          "have min/median/max only: use --spread minmax" % SCHEMA_WITH_REPS)

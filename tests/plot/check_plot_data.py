@@ -121,7 +121,7 @@ def expected_spread(data, asked):
     if asked != "auto":
         return asked
     ok = [r for _, _, r in data.all() if r["status"] == "ok"]
-    has = all(isinstance(r["time_s"].get("reps"), list) and len(r["time_s"]["reps"]) >= 4 for r in ok)
+    has = bool(ok) and all(isinstance(r["time_s"].get("reps"), list) and len(r["time_s"]["reps"]) >= 4 for r in ok)
     return "iqr" if has else "minmax"
 
 
