@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "descriptors.hpp"
+
 namespace hk::probe {
 
 // How much work each measurement does. hk probe fills it from its options (--quick shrinks it).
@@ -76,6 +78,7 @@ struct Results {
   std::map<std::string, Figure> figures;  // "creation.fork_waitpid" -> figure
   FaultOutcome fault;
   SharedStateOutcome shared;
+  DescriptorOutcome descriptors;
   MpiStatus mpi;
   bool thread_writes_seen_by_parent = false;  // a thread's writes to the working set are the parent's
   bool child_writes_seen_by_parent = true;    // a forked child's writes are not

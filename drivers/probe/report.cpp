@@ -103,6 +103,8 @@ Results run_probe(const Settings& s, const std::function<void(const std::string&
   r.fault = probe_fault_isolation();
   progress("shared state: racing, atomic and reduced counters; per-process globals");
   r.shared = probe_shared_state(s.threads, s.processes, s.increments);
+  progress("descriptors: a thread closes one between another thread's reads; a forked child closes its copy");
+  r.descriptors = probe_descriptors();
   return r;
 }
 
@@ -143,6 +145,7 @@ std::vector<std::string> check(const Results& r) {
   if (!r.thread_writes_seen_by_parent) failures.push_back("a thread's writes to the working set were not visible");
   if (r.child_writes_seen_by_parent) failures.push_back("a forked child's writes changed the parent's working set");
   if (!r.mpi_check_failure.empty()) failures.push_back(r.mpi_check_failure);
+  for (auto& failure : check_descriptors(r.descriptors)) failures.push_back(std::move(failure));
   return failures;
 }
 
@@ -224,6 +227,7 @@ std::vector<Row> make_rows(const Results& r, const Settings& s) {
   synced.verdict = sh.atomic == sh.expected && sh.reduction == sh.expected ? "exact: shared updates need atomics or a reduction"
                                                                             : "NOT exact: see the failed checks";
   rows.push_back(synced);
+  rows.push_back(descriptor_row(r.descriptors));
   return rows;
 }
 
@@ -313,7 +317,8 @@ nlohmann::json to_json(const Results& r, const Settings& s, const std::vector<Ro
           {"parent_after", count(sh.parent_after, "increments")}}},
         {"working_set",
          {{"thread_writes_seen_by_parent", r.thread_writes_seen_by_parent},
-          {"child_writes_seen_by_parent", r.child_writes_seen_by_parent}}}}},
+          {"child_writes_seen_by_parent", r.child_writes_seen_by_parent}}},
+        {"descriptors", descriptors_json(r.descriptors)}}},
       {"table", table},
       {"checks", {{"passed", failures.empty()}, {"failures", failures}}},
   };

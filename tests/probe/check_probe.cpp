@@ -95,9 +95,15 @@ int main(int argc, char** argv) {
     const json& ws = j.at("outcomes").at("working_set");
     expect(ws.at("thread_writes_seen_by_parent") == true, "a thread's writes were not visible to its process");
     expect(ws.at("child_writes_seen_by_parent") == false, "a child's writes leaked into its parent");
+    const json& fd = j.at("outcomes").at("descriptors");
+    expect(fd.at("thread").at("read_after_other_thread_closed_errno") == "EBADF",
+           "a read after another thread closed the descriptor did not fail with EBADF");
+    expect(fd.at("thread").at("number_reused") == true, "the closed descriptor number was not free for reuse");
+    expect(fd.at("process").at("parent_read_after_child_closed").at("value").get<long long>() > 0,
+           "the parent could not read after its child closed its copy");
 
     // The human table: every row complete.
-    expect(j.at("table").size() >= 13, "the table has fewer than 13 rows");
+    expect(j.at("table").size() >= 14, "the table has fewer than 14 rows");
     for (const auto& row : j.at("table"))
       for (const char* column : {"claim", "process", "thread", "ratio", "verdict"})
         expect(!row.at(column).get<std::string>().empty(), fmt::format("a table row has an empty {}", column));

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cerrno>
+
 #include <iostream>
 
 #include "probe.hpp"
@@ -157,4 +159,30 @@ TEST(ProbeChecks, AContradictedClaimOrABadFigureFails) {
   zero.figures["x.zero"] = {0, "us", "nothing", 3};
   zero.figures["x.unitless"] = {1, "", "no unit", 3};
   EXPECT_EQ(hp::check(zero).size(), 2u);
+}
+
+TEST(ProbeDescriptors, AThreadsCloseClosesForAllAChildsCloseOnlyItsCopy) {
+  const hp::DescriptorOutcome d = hp::probe_descriptors();
+  EXPECT_TRUE(d.measured);
+  EXPECT_EQ(d.first_read_bytes, d.payload_bytes / 2);
+  EXPECT_EQ(d.read_after_close, -1);
+  EXPECT_EQ(d.read_after_close_errno, EBADF) << "bytes were still in the pipe: only a closed descriptor fails";
+  EXPECT_TRUE(d.number_reused) << "fd " << d.closed_number;
+  EXPECT_EQ(d.read_after_reuse, 0) << "the number now names /dev/null";
+  EXPECT_TRUE(d.child_closed_its_copy);
+  EXPECT_EQ(d.parent_read_after_child_close, d.payload_bytes / 2);
+  EXPECT_TRUE(hp::check_descriptors(d).empty());
+  EXPECT_NE(hp::descriptor_row(d).verdict.find("one descriptor table per process"), std::string::npos);
+}
+
+TEST(ProbeDescriptors, ContradictedOutcomesFailTheCheck) {
+  hp::DescriptorOutcome d = hp::probe_descriptors();
+  d.read_after_close = 8;  // as if the other thread still had the descriptor open
+  d.read_after_close_errno = 0;
+  d.parent_read_after_child_close = -1;  // as if the child's close had closed the parent's
+  const auto failures = hp::check_descriptors(d);
+  ASSERT_EQ(failures.size(), 2u);
+  EXPECT_NE(failures[0].find("instead of failing with EBADF"), std::string::npos) << failures[0];
+  EXPECT_NE(failures[1].find("the parent read -1 B"), std::string::npos) << failures[1];
+  EXPECT_TRUE(hp::check_descriptors(hp::DescriptorOutcome{}).empty()) << "not measured: nothing to check";
 }
