@@ -27,9 +27,28 @@ struct ProbeState {
   std::int64_t increments = 0;
   bool quick = false, no_mpi = false;
   std::string json_path, mpirun = "mpirun", helper_dir;
+  bool python_only = false, no_python = false;
+  int python_workers = 0, python_timeout_s = 600;
+  std::string python, free_threaded_python;
 };
 
 int default_width() { return std::max(2, hk::online_cpus()); }
+
+// The Python rows' sizes: --quick keeps the whole Python part to a few seconds on an idle machine.
+hk::probe::PythonSettings python_settings(const ProbeState& o, int creation_trials) {
+  hk::probe::PythonSettings p;
+  p.enabled = !o.no_python;
+  p.only = o.python_only;
+  p.python = o.python;
+  p.free_threaded = o.free_threaded_python;
+  p.workers = o.python_workers ? o.python_workers : default_width();
+  p.cpu_iterations = o.quick ? 2000000 : 6000000;
+  p.trials = o.quick ? 3 : 5;
+  p.create_trials = creation_trials;
+  p.data_bytes = std::int64_t{o.quick ? 8 : 64} << 20;
+  p.timeout_s = o.python_timeout_s;
+  return p;
+}
 
 int run_probe_command(const ProbeState& o) {
   hk::probe::Settings s;
@@ -47,6 +66,7 @@ int run_probe_command(const ProbeState& o) {
   s.mpirun = o.mpirun;
   s.mpi_timeout_s = o.mpi_timeout_s;
   s.helper_dir = o.helper_dir;
+  s.python = python_settings(o, s.trials);
 
   // Fail on an unwritable --json now, not after the measurements.
   std::unique_ptr<std::ofstream> json_out;
@@ -64,15 +84,21 @@ int run_probe_command(const ProbeState& o) {
   const std::vector<std::string> failures = hk::probe::check(results);
   const std::vector<hk::probe::Row> rows = hk::probe::make_rows(results, s);
 
-  std::cout << "\n" << hk::probe::table_text(rows) << "\n";
-  std::cout << "ratio = process cost / thread cost (for bandwidths: thread / process); times are medians, one-way "
-               "for messages.\n";
-  if (results.mpi.available)
-    std::cout << fmt::format("MPI: {} ({} provided)\n", results.mpi.library, results.mpi.thread_level);
-  else
-    std::cout << "MPI rows unavailable: " << results.mpi.reason << "\n";
-  for (const auto& [key, reason] : results.unavailable) std::cout << fmt::format("{} unavailable: {}\n", key, reason);
-
+  if (!results.python_only) {
+    std::cout << "\n" << hk::probe::table_text(rows) << "\n";
+    std::cout << "ratio = process cost / thread cost (for bandwidths: thread / process); times are medians, one-way "
+                 "for messages.\n";
+    if (results.mpi.available)
+      std::cout << fmt::format("MPI: {} ({} provided)\n", results.mpi.library, results.mpi.thread_level);
+    else
+      std::cout << "MPI rows unavailable: " << results.mpi.reason << "\n";
+    for (const auto& [key, reason] : results.unavailable) std::cout << fmt::format("{} unavailable: {}\n", key, reason);
+  }
+  if (results.python.measured)
+    std::cout << "\n" << hk::probe::python_header(results.python) << "\n"
+              << hk::probe::table_text(hk::probe::python_rows(results.python))
+              << "ratio = process time / thread time; Nx after a time = speed-up over 1 thread (I/O: over one wait "
+                 "at a time).\n";
   if (json_out) {
     *json_out << hk::probe::to_json(results, s, rows, failures).dump(2) << "\n";
     if (!json_out->flush()) throw hk::RuntimeError(fmt::format("--json: writing '{}' failed", o.json_path));
@@ -112,6 +138,15 @@ std::function<int()> setup_probe(CLI::App& app) {
   app.add_option("--json", o->json_path, "write every figure (value + unit) and outcome to this JSON file");
   app.add_option("--mpirun", o->mpirun, "MPI launcher (found on PATH unless a path is given)")->capture_default_str();
   app.add_option("--helper-dir", o->helper_dir, "directory of hk-probe-mpi and hk-probe-true (default: next to hk)");
+  auto* only = app.add_flag("--python-only", o->python_only, "only the Python rows (the GIL: threads, processes, asyncio)");
+  app.add_flag("--no-python", o->no_python, "skip the Python rows")->excludes(only);
+  app.add_option("--python", o->python, "Python interpreter for the Python rows (found on PATH unless a path is given)")
+      ->default_str("/usr/bin/python3, else python3 on PATH");
+  app.add_option("--free-threaded-python", o->free_threaded_python, "a free-threaded interpreter measured side by side")
+      ->default_str("python3.14t or python3.13t on PATH");
+  hk::add_int_option(app, "--python-workers", o->python_workers, 2, 1024, "N of the Python rows' N threads / processes")
+      ->default_str("online CPUs, at least 2");
+  hk::add_int_option(app, "--python-timeout", o->python_timeout_s, 1, 3600, "seconds before one interpreter's run is killed");
   return [o] { return run_probe_command(*o); };
 }
 

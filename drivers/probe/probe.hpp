@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "descriptors.hpp"
+#include "python_probe.hpp"
 
 namespace hk::probe {
 
@@ -29,6 +30,7 @@ struct Settings {
   std::string mpirun = "mpirun";       // launcher, found on PATH unless a path is given
   int mpi_timeout_s = 60;              // one mpirun launch is killed (whole group) after this
   std::string helper_dir;              // where hk-probe-mpi and hk-probe-true live
+  PythonSettings python;               // the Python rows (--python-only: nothing else runs)
 };
 
 // One measured quantity. `value` is in `unit`; `trials` is how many repetitions the median is over.
@@ -79,6 +81,8 @@ struct Results {
   FaultOutcome fault;
   SharedStateOutcome shared;
   DescriptorOutcome descriptors;
+  PythonResults python;
+  bool python_only = false;  // --python-only: the other outcomes were not measured
   MpiStatus mpi;
   bool thread_writes_seen_by_parent = false;  // a thread's writes to the working set are the parent's
   bool child_writes_seen_by_parent = true;    // a forked child's writes are not

@@ -86,8 +86,22 @@ std::string format_bytes(double bytes) {
   return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024 * 1024));
 }
 
+namespace {
+void run_python_rows(const Settings& s, Results& r, const std::function<void(const std::string&)>& progress) {
+  if (!s.python.enabled) return;
+  progress("Python: CPU-bound and I/O-bound work on threads, processes, asyncio; creation; data");
+  r.python = measure_python(s.python);
+  add_python_figures(r.python, r.figures);
+}
+}  // namespace
+
 Results run_probe(const Settings& s, const std::function<void(const std::string&)>& progress) {
   Results r;
+  r.python_only = s.python.only;
+  if (r.python_only) {
+    run_python_rows(s, r, progress);
+    return r;
+  }
   progress("creation: fork, posix_spawn, std::thread, OpenMP region");
   measure_creation(s, r);
   progress("memory: idle threads, a forked child writing a working set");
@@ -105,6 +119,7 @@ Results run_probe(const Settings& s, const std::function<void(const std::string&
   r.shared = probe_shared_state(s.threads, s.processes, s.increments);
   progress("descriptors: a thread closes one between another thread's reads; a forked child closes its copy");
   r.descriptors = probe_descriptors();
+  run_python_rows(s, r, progress);
   return r;
 }
 
@@ -114,6 +129,8 @@ std::vector<std::string> check(const Results& r) {
     if (!std::isfinite(f.value) || f.value <= 0 || f.unit.empty())
       failures.push_back(fmt::format("figure {} is not a positive value with a unit: {} '{}'", key, f.value, f.unit));
   }
+  for (auto& failure : check_python(r.python)) failures.push_back(std::move(failure));
+  if (r.python_only) return failures;
   const FaultOutcome& fault = r.fault;
   if (!fault.child_signaled) failures.push_back("a child process that dereferenced null was not killed by a signal");
   if (!fault.sibling_process_finished) failures.push_back("the faulting child's sibling process did not finish its work");
@@ -151,6 +168,7 @@ std::vector<std::string> check(const Results& r) {
 
 std::vector<Row> make_rows(const Results& r, const Settings& s) {
   std::vector<Row> rows;
+  if (r.python_only) return rows;
   rows.push_back(compare(r, {"Create: fork+wait vs thread create+join", "creation.fork_waitpid", "fork+waitpid",
                              "creation.thread_create_join", "std::thread", false,
                              "a thread starts {} faster than a forked process", "fork was {} faster here (unusual)"}));
@@ -320,6 +338,8 @@ nlohmann::json to_json(const Results& r, const Settings& s, const std::vector<Ro
           {"child_writes_seen_by_parent", r.child_writes_seen_by_parent}}},
         {"descriptors", descriptors_json(r.descriptors)}}},
       {"table", table},
+      {"python_only", r.python_only},
+      {"python", python_json(r.python, s.python)},
       {"checks", {{"passed", failures.empty()}, {"failures", failures}}},
   };
 }

@@ -1,7 +1,9 @@
-// hk-probe-check FILE [--require-mpi]: checks the JSON of `hk probe --json FILE`.
+// hk-probe-check FILE [--require-mpi] [--require-python]: checks the JSON of `hk probe --json FILE`.
 // Every figure is positive and carries a unit; every expected figure is there (the MPI ones when
 // MPI ran, and with --require-mpi MPI must have run); the qualitative outcomes are as claimed;
-// the racy counter's loss is present with its unit (reported, not asserted: it can be zero).
+// the racy counter's loss is present with its unit (reported, not asserted: it can be zero);
+// with --require-python the Python rows ran under the default interpreter, with every figure and
+// verdict (timings are reported in verdicts, never judged here).
 // Prints what is wrong; exit 0 when all holds, 1 otherwise, 2 on bad usage.
 #include <fmt/format.h>
 
@@ -23,14 +25,42 @@ bool is_count(const json& j) {
   return j.is_object() && j.contains("value") && j["value"].is_number_integer() && j.contains("unit") &&
          j["unit"].is_string() && !j["unit"].get<std::string>().empty();
 }
+void check_python(const json& j) {
+  const json& python = j.at("python");
+  expect(python.at("measured") == true, "the Python rows did not run");
+  const json& run = python.at("interpreters").at(0);
+  expect(run.at("available") == true, "Python rows unavailable: " + run.value("reason", std::string("?")));
+  if (run.at("available") != true) return;
+  for (const char* key : {"python.cpu.one_thread", "python.cpu.threads_speedup", "python.cpu.processes_fork_speedup",
+                          "python.cpu.processes_spawn_speedup", "python.cpu.many_threads_speedup",
+                          "python.io.threads_speedup", "python.io.asyncio_speedup", "python.io.many_threads_speedup",
+                          "python.io.many_asyncio_speedup", "python.creation.thread", "python.creation.process_spawn",
+                          "python.data.thread_handoff", "python.data.process_transfer", "cpp_contrast.threads_speedup"})
+    expect(j.at("figures").contains(key), std::string("figure missing: ") + key);
+  expect(run.at("verdicts").size() >= 8, "fewer than 8 Python verdicts");
+  for (const auto& v : run.at("verdicts"))
+    expect(!v.at("text").get<std::string>().empty() && v.at("holds") == true,
+           "Python verdict: " + v.at("claim").get<std::string>() + ": " + v.at("text").get<std::string>());
+  const json& outcomes = run.at("outcomes");
+  expect(outcomes.at("thread_got_same_object") == true, "a thread did not get the same object");
+  expect(outcomes.at("thread_bytes_copied").at("value") == 0, "bytes were copied to hand data to a thread");
+  expect(outcomes.at("child_had_a_copy") == true, "a process did not get a copy");
+  expect(python.at("table").size() >= 7, "the Python table has fewer than 7 rows");
+}
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 3 || (argc == 3 && std::string(argv[2]) != "--require-mpi")) {
-    std::cerr << "usage: hk-probe-check FILE [--require-mpi]\n";
+  bool require_mpi = false, require_python = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--require-mpi") require_mpi = true;
+    else if (flag == "--require-python") require_python = true;
+    else argc = 0;
+  }
+  if (argc < 2) {
+    std::cerr << "usage: hk-probe-check FILE [--require-mpi] [--require-python]\n";
     return 2;
   }
-  const bool require_mpi = argc == 3;
   std::ifstream in(argv[1]);
   if (!in) {
     std::cerr << "hk-probe-check: cannot read " << argv[1] << "\n";
@@ -108,6 +138,7 @@ int main(int argc, char** argv) {
       for (const char* column : {"claim", "process", "thread", "ratio", "verdict"})
         expect(!row.at(column).get<std::string>().empty(), fmt::format("a table row has an empty {}", column));
     expect(j.at("checks").at("passed") == true, "hk probe's own checks failed");
+    if (require_python) check_python(j);
 
     std::cout << fmt::format("racy counter: lost {} of {} increments (reported, not asserted)\n",
                              shared.at("lost_updates").at("value").get<long long>(), expected);
