@@ -194,8 +194,10 @@ PythonResults measure_python(const PythonSettings& s) {
     if (!missing_script.empty()) run->reason = missing_script;
     else run_interpreter(s, script, *run);
   }
+  const bool any_ran = main_run.available || ft_run.available;
   p.runs.push_back(std::move(main_run));
   p.runs.push_back(std::move(ft_run));
+  if (!any_ran) return p;  // the contrast is with Python: nothing to contrast
 
   // The same loop in C++, as many workers.
   p.cpp.measured = true;
