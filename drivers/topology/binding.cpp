@@ -44,15 +44,18 @@ OpenMpiBinding openmpi_binding(const Layout& layout) {
 }
 
 std::vector<std::string> SrunBinding::args() const {
-  return {fmt::format("--cpus-per-task={}", cpus_per_task), "--hint=" + hint, "--distribution=" + distribution,
-          "--cpu-bind=" + cpu_bind};
+  std::vector<std::string> a = {fmt::format("--cpus-per-task={}", cpus_per_task)};
+  if (threads_per_core > 0) a.push_back(fmt::format("--threads-per-core={}", threads_per_core));
+  a.push_back("--distribution=" + distribution);
+  a.push_back("--cpu-bind=" + cpu_bind);
+  return a;
 }
 
 SrunBinding srun_binding(const Layout& layout) {
   SrunBinding b;
   const bool threads = layout.unit == CpuUnit::hwthreads;
   b.cpus_per_task = layout.threads;
-  b.hint = threads ? "multithread" : "nomultithread";
+  b.threads_per_core = threads ? 0 : 1;
   b.distribution = "block:block";
   if (layout.packed) {
     b.cpu_bind = threads ? "threads" : "cores";

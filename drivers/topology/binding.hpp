@@ -23,13 +23,15 @@ struct OpenMpiBinding {
 };
 OpenMpiBinding openmpi_binding(const Layout& layout);
 
-// Slurm's srun: `-c T --hint=nomultithread|multithread --distribution=block:block
-// --cpu-bind=cores|threads`, which packs ranks on consecutive cores (hardware threads) exactly as
-// the layout does whenever the layout has no gaps; otherwise `--cpu-bind=mask_cpu:` with one mask
-// of OS CPU numbers per rank (CPU ids as the node numbers them, so the whole node must be allocated).
+// Slurm's srun: `-c T --distribution=block:block --cpu-bind=cores|threads`, which packs ranks on
+// consecutive cores (hardware threads) exactly as the layout does whenever the layout has no gaps;
+// otherwise `--cpu-bind=mask_cpu:` with one mask of OS CPU numbers per rank (CPU ids as the node
+// numbers them, so the whole node must be allocated). One thread per core is
+// `--threads-per-core=1` (what --hint=nomultithread implies; --hint itself cannot be combined with
+// --cpu-bind, man srun of Slurm 22.05).
 struct SrunBinding {
   int cpus_per_task = 1;
-  std::string hint;          // "nomultithread" | "multithread"
+  int threads_per_core = 0;  // 1 with CpuUnit::cores; 0: not given (every hardware thread)
   std::string distribution;  // "block:block"
   std::string cpu_bind;      // "cores" | "threads" | "mask_cpu:0xff,0xff00"
   std::vector<std::string> args() const;

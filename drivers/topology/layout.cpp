@@ -76,17 +76,18 @@ bool same_as_wider(const Node& node, Level level) {
   });
 }
 
-// The levels a per-domain map can use: at least two domains, not the same as a wider level,
-// the smallest domains first.
+// The levels a per-domain map can use, the smallest domains first: at least two domains, not the
+// same as a wider level, and not one core each (an L3 per core, as some virtual machines report,
+// groups nothing: mapping per such "group" is mapping per core).
 std::vector<Level> map_levels(const Node& node) {
-  std::vector<Level> levels;
-  for (Level level : kLevels)
-    if (node.domains(level).size() >= 2 && !same_as_wider(node, level)) levels.push_back(level);
   auto smallest = [&](Level level) {
     std::size_t size = node.cores.size();
     for (const Domain& d : node.domains(level)) size = std::min(size, d.cores.size());
     return size;
   };
+  std::vector<Level> levels;
+  for (Level level : kLevels)
+    if (node.domains(level).size() >= 2 && !same_as_wider(node, level) && smallest(level) > 1) levels.push_back(level);
   std::stable_sort(levels.begin(), levels.end(), [&](Level a, Level b) { return smallest(a) < smallest(b); });
   return levels;
 }

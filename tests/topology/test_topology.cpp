@@ -198,7 +198,7 @@ TEST(TopologyBinding, DialectsGetTheSameLayout) {
   EXPECT_EQ(topo::openmpi_binding(cores).args(),
             (std::vector<std::string>{"--map-by", "ppr:2:l3cache:PE=4", "--bind-to", "core"}));
   EXPECT_EQ(topo::srun_binding(cores).args(),
-            (std::vector<std::string>{"--cpus-per-task=4", "--hint=nomultithread", "--distribution=block:block",
+            (std::vector<std::string>{"--cpus-per-task=4", "--threads-per-core=1", "--distribution=block:block",
                                       "--cpu-bind=cores"}));
   EXPECT_EQ(topo::openmp_binding_env(cores),
             (std::vector<std::pair<std::string, std::string>>{{"OMP_PLACES", "cores"}, {"OMP_PROC_BIND", "close"}}));
@@ -206,7 +206,8 @@ TEST(TopologyBinding, DialectsGetTheSameLayout) {
   EXPECT_EQ(topo::openmpi_binding(threads).args(),
             (std::vector<std::string>{"--map-by", "ppr:2:l3cache:PE=8", "--bind-to", "hwthread", "--use-hwthread-cpus"}));
   EXPECT_EQ(topo::srun_binding(threads).cpu_bind, "threads");
-  EXPECT_EQ(topo::srun_binding(threads).hint, "multithread");
+  EXPECT_EQ(topo::srun_binding(threads).args(),
+            (std::vector<std::string>{"--cpus-per-task=8", "--distribution=block:block", "--cpu-bind=threads"}));
   EXPECT_EQ(topo::openmp_binding_env(threads).front().second, "threads");
 }
 
