@@ -25,10 +25,7 @@ int run_kernel(RunState& s, CLI::App& run) {
   const std::string kernel_name = sub->get_name();
   for (const auto& [name, kernel] : s.kernels->kernels)
     if (name == kernel_name) kernel->check_options();
-  if (s.threads == 0) {
-    const char* env = std::getenv("OMP_NUM_THREADS");
-    s.threads = env && std::atoi(env) > 0 ? std::atoi(env) : 1;
-  }
+  s.threads = hk::resolve_threads(s.threads);
   hk::LaunchSpec spec;
   spec.ranks = s.ranks;
   spec.threads = s.threads;

@@ -218,7 +218,9 @@ Snapshot gather(const SlurmState& s) {
   };
   const fs::path dir = slurm_dir(s.dir);
   // Array submissions: every task is known from the moment it was submitted.
-  for (const auto& submission : hk::read_records((dir / "submissions.jsonl").string()).records) {
+  const hk::RecordFile submissions = hk::read_records((dir / "submissions.jsonl").string());
+  hk::warn_about_skipped_lines(submissions, "hk slurm");
+  for (const auto& submission : submissions.records) {
     const std::string job = submission.value("job", "");
     const auto& task_mixes = submission.at("mixes");
     for (std::size_t i = 0; i < task_mixes.size(); ++i) {
@@ -407,7 +409,7 @@ int collect_command(const SlurmState& s) {
     std::string host_list;
     for (const auto& h : hosts) host_list += (host_list.empty() ? "" : ",") + h;
     const json& median = record["time_s"]["median"];
-    const bool verified = record["verification"].value("passed", false);
+    const bool verified = hk::true_field(record, "verification.passed");
     const std::string status = record.value("status", "?");
     std::cout << fmt::format("  {:<12} {:<8} {:>5} {:>6}  {:>12}  {:<8} {:<9} {}\n", record.value("kernel", "?"), mix,
                              record.value("nodes", 0), record.value("reps", 0),

@@ -211,37 +211,19 @@ class Progress {
 };
 
 json failure_record(const Config& c, const hk::CommonOptions& common, int nodes, const std::string& started_at) {
-  return {
-      {"schema", hk::kRecordSchema},
-      {"kernel", c.kernel},
-      {"variant", c.variant},
-      {"params", c.params},
-      {"ranks", c.run.mix.ranks},
-      {"threads", c.run.mix.threads},
-      {"nodes", nodes},
-      {"status", "error"},
-      {"reps", common.reps},
-      {"warmup", common.warmup},
-      {"seed", common.seed},
-      {"time_s", {{"min", nullptr}, {"median", nullptr}, {"max", nullptr}}},
-      {"phases_s", {{"compute", nullptr}, {"comm", nullptr}, {"other", nullptr}}},
-      {"imbalance", nullptr},
-      {"rate", {{"value", nullptr}, {"unit", ""}}},
-      {"memory", {{"rss_max_bytes", nullptr}, {"rss_total_bytes", nullptr}}},
-      {"verification", json::object()},
-      {"result", json::object()},
-      {"metrics", json::object()},
-      {"placement", json::array()},
-      {"provenance",
-       {{"version", hk::build::version},
-        {"git_sha", hk::build::git_sha},
-        {"compiler", hk::build::compiler},
-        {"flags", hk::build::flags},
-        {"hostname", hk::host_name()},
-        {"started_at", started_at},
-        {"command", c.command.display()}}},
-      {"warnings", json::array()},
-  };
+  hk::RecordIdentity identity;
+  identity.kernel = c.kernel;
+  identity.variant = c.variant;
+  identity.params = c.params;
+  identity.ranks = c.run.mix.ranks;
+  identity.threads = c.run.mix.threads;
+  identity.nodes = nodes;
+  identity.reps = common.reps;
+  identity.warmup = common.warmup;
+  identity.seed = common.seed;
+  identity.command = c.command.display();
+  identity.started_at = started_at;
+  return hk::make_record(identity);
 }
 
 // The record hk-kernel wrote for this configuration, or null.
@@ -369,7 +351,7 @@ int run_sweep(SweepState& s, CLI::App& sweep_app) {
   const std::string jsonl = (fs::path(dir) / "runs.jsonl").string();
   const std::string csv = (fs::path(dir) / "runs.csv").string();
   for (const auto& path : {jsonl, csv}) {
-    if (const std::size_t cut = hk::sweep::repair_partial_tail(path); cut > 0)
+    if (const std::size_t cut = hk::repair_partial_tail(path); cut > 0)
       progress.message(fmt::format("hk sweep: WARNING: removed a partial last line ({} bytes) from {}", cut, path));
   }
   std::vector<std::string> read_errors;

@@ -23,7 +23,13 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(command.name, command.description);
     runners[command.name] = command.setup(*sub);
   }
-  // A clear message for an unknown kernel, before CLI11's generic one.
+  // Empty values ("--out ''", "--out=") and unknown kernels: clear messages before CLI11's own.
+  try {
+    hk::refuse_empty_values(argc, argv);
+  } catch (const hk::UsageError& e) {
+    std::cerr << fmt::format("hk: error: {}\n", e.what());
+    return hk::kExitUsage;
+  }
   if (argc >= 3 && argv[2][0] != '-') {
     const std::string verb = argv[1];
     if (verb == "run" || verb == "sweep") {

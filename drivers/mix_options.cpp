@@ -50,17 +50,6 @@ int cores_per_node(const LaunchOptions& options) {
   return options.cores > 0 ? options.cores : read_topology().cores;
 }
 
-std::string unknown_kernel_message(const std::string& name, bool allow_all) {
-  if (Registry::instance().find(name) || (allow_all && name == "all")) return "";
-  std::string names;
-  for (const auto& known : Registry::instance().names()) {
-    if (!names.empty()) names += ", ";
-    names += known;
-  }
-  if (allow_all) names += ", all";
-  return fmt::format("unknown kernel '{}'; available: {}", name, names);
-}
-
 std::unique_ptr<KernelCli> add_kernel_subcommands(CLI::App& parent, bool with_threads) {
   auto cli = make_kernel_cli("hk-kernel");
   static std::vector<std::unique_ptr<CommonOptions>> validated;  // bound by the options below

@@ -30,8 +30,6 @@ const std::set<std::string>& hk_only_options();
 std::vector<std::string> forwarded_args(const CLI::App& app);
 // Cores per node: --cores if given, else hwloc's physical cores.
 int cores_per_node(const LaunchOptions& options);
-// "unknown kernel 'x'; available: a, b" or "" when `name` is registered (or "all" is allowed).
-std::string unknown_kernel_message(const std::string& name, bool allow_all);
 // Mirrors each kernel's options as a subcommand of `parent` (for validation before launch);
 // the returned CLI keeps the kernels the options are bound to.
 std::unique_ptr<KernelCli> add_kernel_subcommands(CLI::App& parent, bool with_threads);

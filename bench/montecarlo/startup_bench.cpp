@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hk/record.hpp"
+#include "hk/stats.hpp"
 #include "launch.hpp"
 
 namespace {
@@ -21,11 +22,6 @@ double seconds_of(const hk::LaunchCommand& command) {
   const int status = hk::run_and_wait(command, true);
   if (status != 0) throw std::runtime_error("command failed: " + command.display());
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 void BM_Startup_hk_run_vs_mpirun_hello(benchmark::State& state) {
@@ -48,15 +44,17 @@ void BM_Startup_hk_run_vs_mpirun_hello(benchmark::State& state) {
   double hello_bytes = 0;
   std::ifstream(hello_rss) >> hello_bytes;
   std::vector<double> rank_bytes;
-  for (const auto& record : hk::read_records(records).records)
+  const hk::RecordFile file = hk::read_records(records);
+  hk::warn_about_skipped_lines(file, "startup_bench");
+  for (const auto& record : file.records)
     rank_bytes.push_back(record["memory"]["rss_max_bytes"].get<double>());
   const double mib = 1024.0 * 1024.0;
-  state.counters["hello_s"] = median(hello_times);
-  state.counters["hk_run_s"] = median(run_times);
-  state.counters["time_ratio"] = median(run_times) / median(hello_times);
+  state.counters["hello_s"] = hk::median(hello_times);
+  state.counters["hk_run_s"] = hk::median(run_times);
+  state.counters["time_ratio"] = hk::median(run_times) / hk::median(hello_times);
   state.counters["hello_rss_MiB"] = hello_bytes / mib;
-  state.counters["rank_rss_MiB"] = median(rank_bytes) / mib;
-  state.counters["rss_delta_MiB"] = (median(rank_bytes) - hello_bytes) / mib;
+  state.counters["rank_rss_MiB"] = hk::median(rank_bytes) / mib;
+  state.counters["rss_delta_MiB"] = (hk::median(rank_bytes) - hello_bytes) / mib;
   std::system(("rm -rf " + dir).c_str());
 }
 

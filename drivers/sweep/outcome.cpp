@@ -39,42 +39,6 @@ std::unordered_set<std::string> ok_keys(const std::string& path, std::vector<std
   return keys;
 }
 
-std::size_t repair_partial_tail(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return 0;  // no file yet: nothing to repair
-  std::size_t removed = 0;
-  if (flock(fd, LOCK_EX) == 0) {
-    struct stat info {};
-    if (fstat(fd, &info) == 0 && info.st_size > 0) {
-      // Walk back from the end to the last newline, in small chunks.
-      off_t end = info.st_size;
-      off_t keep = 0;
-      char buffer[4096];
-      bool found = false;
-      while (end > 0 && !found) {
-        const off_t begin = end > static_cast<off_t>(sizeof buffer) ? end - static_cast<off_t>(sizeof buffer) : 0;
-        const ssize_t n = pread(fd, buffer, static_cast<std::size_t>(end - begin), begin);
-        if (n <= 0) break;
-        for (ssize_t i = n - 1; i >= 0; --i) {
-          if (buffer[i] == '\n') {
-            keep = begin + i + 1;
-            found = true;
-            break;
-          }
-        }
-        end = begin;
-      }
-      if (keep < info.st_size && ftruncate(fd, keep) == 0) {
-        removed = static_cast<std::size_t>(info.st_size - keep);
-        fsync(fd);
-      }
-    }
-    flock(fd, LOCK_UN);
-  }
-  close(fd);
-  return removed;
-}
-
 int signal_in_text(const std::string& text) {
   static const std::regex open_mpi(R"(exited on signal (\d+))");
   std::smatch match;
@@ -114,7 +78,8 @@ Classification classify(const ChildOutcome& outcome, const json& record, const s
   }
   if (recorded == "verify_failed") {
     c.status = "verify_failed";
-    c.error = record.value("error", "verification failed: " + record["verification"].value("method", std::string()));
+    c.error = string_field(record, "error");
+    if (c.error.empty()) c.error = "verification failed: " + string_field(record, "verification.method");
     return c;
   }
   // A rank that died by a signal: the launcher exits non-zero and names the signal.
@@ -129,8 +94,8 @@ Classification classify(const ChildOutcome& outcome, const json& record, const s
     return c;
   }
   c.status = "error";
-  if (has_record && record.contains("error")) {
-    c.error = with_tail(fmt::format("exit status {}: {}", outcome.exit_status, record["error"].get<std::string>()));
+  if (has_record && !string_field(record, "error").empty()) {
+    c.error = with_tail(fmt::format("exit status {}: {}", outcome.exit_status, string_field(record, "error")));
   } else if (outcome.exit_status == 0) {
     c.error = with_tail("exit status 0 but hk-kernel wrote no record");
   } else {

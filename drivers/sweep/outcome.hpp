@@ -20,11 +20,6 @@ std::string resume_key(const nlohmann::json& record);
 // Unreadable lines are reported in `errors`.
 std::unordered_set<std::string> ok_keys(const std::string& path, std::vector<std::string>* errors = nullptr);
 
-// A writer killed inside its one write() can leave a last line without its newline; cut the file
-// back to its last complete line (under the same lock the appender uses) so the next append starts
-// clean. Returns the number of bytes removed.
-std::size_t repair_partial_tail(const std::string& path);
-
 // The status of a finished launch, from how the launcher ended and the record hk-kernel wrote:
 //   timeout        we killed it at the time limit;
 //   crashed        the launcher or a rank died by a signal (`signal` is set): the launcher died

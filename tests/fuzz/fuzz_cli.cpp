@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (auto& a : args) argv.push_back(a.data());
   auto cli = hk::make_kernel_cli("hk-kernel");
   try {
-    cli->app->parse(static_cast<int>(argv.size()), argv.data());
+    hk::parse_kernel_command_line(*cli, static_cast<int>(argv.size()), argv.data());
     if (hk::Kernel* kernel = cli->selected()) {
       kernel->check_options();
       (void)kernel->params().dump();

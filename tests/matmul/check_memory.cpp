@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const hk::RecordFile file = hk::read_records(argv[1]);
+  hk::warn_about_skipped_lines(file, "check_matmul_memory");
   const double n = std::atof(argv[2]);
   const double b_bytes = 8.0 * n * n;
   std::map<std::string, nlohmann::json> by_mix;  // "variant ranks" -> record

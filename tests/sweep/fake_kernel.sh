@@ -5,12 +5,11 @@
 #   crash   rank 0 kills itself with SIGSEGV
 #   sleep   hangs, ignoring SIGTERM; the pids of the rank and its child go to $HK_FAKE_PIDS
 #   fail    two lines on stderr, exit status 3
-#   verify  rank 0 writes a verify_failed record to the --out file, exit status 1
-threads=1 out=
+#   verify  the real hk-kernel with HK_FAULT=verify: a verify_failed record, exit status 1
+threads=1
 for arg in "$@"; do
   case $arg in
     --threads=*) threads=${arg#--threads=} ;;
-    --out=*) out=${arg#--out=} ;;
   esac
 done
 ranks=${OMPI_COMM_WORLD_SIZE:-${SLURM_NTASKS:-1}}
@@ -34,10 +33,5 @@ case $mode in
     echo "fake kernel: rank $rank could not allocate its block" >&2
     echo "fake kernel: giving up" >&2
     exit 3 ;;
-  verify)
-    if [ "$rank" = 0 ]; then
-      printf '{"schema":"hybridkit.run/1","kernel":"montecarlo","variant":"pi","params":{},"ranks":%s,"threads":%s,"nodes":1,"status":"verify_failed","time_s":{"min":1,"median":1,"max":1},"phases_s":{"compute":1,"comm":0,"other":0},"rate":{"value":1,"unit":"Msamples/s"},"memory":{"rss_max_bytes":1,"rss_total_bytes":1},"verification":{"passed":false,"method":"fake check","error":1,"tolerance":0},"placement":[],"warnings":[]}\n' \
-        "$ranks" "$threads" >>"$out"
-    fi
-    exit 1 ;;
+  verify) HK_FAULT=verify exec "$HK_REAL_KERNEL" "$@" ;;  # the real run, its check failed on purpose
 esac

@@ -48,6 +48,7 @@ case $case_name in
     [ "$got" = "1x1:verify_failed:None 3x1:crashed:11 1x3:error:None " ] || fail "statuses: $got"
     field "$dir/runs.jsonl" 'r.get("error","")' | grep "giving up" >/dev/null || fail "stderr tail missing from the error"
     [ "$(csv_rows "$dir/runs.csv")" = 3 ] || fail "runs.csv rows"
+    "$CHECK" "$dir/runs.jsonl" --count 3 --complete || fail "a failure record lacks a field of the schema"
     grep -q "WARNING: 3x1 = 3 cores oversubscribes" "$dir/log" || fail "no oversubscription warning"
     field "$dir/runs.jsonl" 'r["sweep"]["oversubscribed"]' | grep True >/dev/null || fail "oversubscription not recorded"
     ;;

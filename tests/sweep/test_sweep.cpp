@@ -170,12 +170,12 @@ TEST(Resume, PartialLastLineIsCutBack) {
   const std::string path = dir + "/runs.jsonl";
   hk::append_line(path, R"({"status":"ok"})");
   { std::ofstream(path, std::ios::app) << R"({"status":"o)"; }  // a writer killed mid-line
-  EXPECT_EQ(hk::sweep::repair_partial_tail(path), 12u);
+  EXPECT_EQ(hk::repair_partial_tail(path), 12u);
   hk::append_line(path, R"({"status":"error"})");
   const auto file = hk::read_records(path);
   EXPECT_TRUE(file.errors.empty());
   EXPECT_EQ(file.records.size(), 2u);
-  EXPECT_EQ(hk::sweep::repair_partial_tail(path), 0u);
+  EXPECT_EQ(hk::repair_partial_tail(path), 0u);
   fs::remove_all(dir);
 }
 

@@ -1,7 +1,9 @@
 // hk-check-records FILE [--count N] [--status S] [--same POINTER]... [--true POINTER]... [--pinned-distinct]
+//                   [--complete]
 // Checks the records of a JSONL file: how many there are, their status, that the values at
 // the given JSON pointers are identical in every record (bitwise identity across mixes),
-// and that boolean fields hold. Prints what differs; exit 0 on success, 1 otherwise.
+// that boolean fields hold, and (--complete) that each record is of the current schema with
+// exactly the fields of the runtime's field table. Prints what differs; exit 0 on success, 1 otherwise.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -20,11 +22,11 @@ int main(int argc, char** argv) {
   long want_count = -1;
   std::string want_status;
   std::vector<std::string> same, truths;
-  bool pinned_distinct = false;
+  bool pinned_distinct = false, complete = false;
   for (int i = 2; i < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--pinned-distinct") {
-      pinned_distinct = true;
+    if (flag == "--pinned-distinct" || flag == "--complete") {
+      (flag == "--complete" ? complete : pinned_distinct) = true;
       --i;
       continue;
     }
@@ -59,6 +61,15 @@ int main(int argc, char** argv) {
     if (!want_status.empty() && record.value("status", "") != want_status) {
       std::cerr << fmt::format("{}: status {} (expected {})\n", mix(record), record.value("status", "?"), want_status);
       ++failures;
+    }
+    if (complete) {
+      std::vector<std::string> problems = hk::record_field_problems(record);
+      if (record.value("schema", "") != hk::kRecordSchema)
+        problems.push_back(fmt::format("schema {} (expected {})", record.value("schema", "?"), hk::kRecordSchema));
+      for (const auto& problem : problems) {
+        std::cerr << fmt::format("{} [{}]: {}\n", mix(record), record.value("status", "?"), problem);
+        ++failures;
+      }
     }
     if (pinned_distinct) {
       // Every thread pinned to one CPU of its own, and it ran there.

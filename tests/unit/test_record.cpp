@@ -14,16 +14,21 @@ std::string temp_path(const std::string& name) {
   return testing::TempDir() + "/hk_record_" + std::to_string(getpid()) + "_" + name;
 }
 nlohmann::json sample_record() {
-  return {{"schema", hk::kRecordSchema},
-          {"kernel", "montecarlo"},
-          {"variant", "pi"},
-          {"params", {{"samples", 1000}, {"problem", "pi"}}},
-          {"ranks", 2},
-          {"threads", 1},
-          {"status", "ok"},
-          {"time_s", {{"min", 0.5}, {"median", 0.625}, {"max", 0.75}}},
-          {"verification", {{"passed", true}, {"method", "5 sigma, \"exact\""}, {"error", 1e-5}, {"tolerance", 1e-3}}},
-          {"warnings", {"a, b", "line\nbreak"}}};
+  hk::RecordIdentity id;
+  id.kernel = "montecarlo";
+  id.variant = "pi";
+  id.params = {{"samples", 1000}, {"problem", "pi"}};
+  id.ranks = 2;
+  id.threads = 1;
+  id.work.items = 1000;
+  id.work.rate_unit = "Msamples/s";
+  id.started_at = "2026-01-02T03:04:05Z";  // fixed: two calls give the same record
+  nlohmann::json record = hk::make_record(id);
+  record["status"] = "ok";
+  record["time_s"] = hk::time_json({0.75, 0.5, 0.625});
+  record["verification"] = {{"passed", true}, {"method", "5 sigma, \"exact\""}, {"error", 1e-5}, {"tolerance", 1e-3}};
+  record["warnings"] = {"a, b", "line\nbreak"};
+  return record;
 }
 }  // namespace
 
@@ -39,9 +44,10 @@ TEST(Csv, RowHasOneCellPerColumnAndFlattensNestedKeys) {
   EXPECT_NE(header.find("time_s.median"), std::string::npos);
   EXPECT_NE(header.find("verification.passed"), std::string::npos);
   const std::string row = hk::csv_row(sample_record());
-  EXPECT_EQ(row.rfind("hybridkit.run/1,montecarlo,pi,", 0), 0u) << row;
+  EXPECT_EQ(row.rfind("hybridkit.run/2,montecarlo,pi,", 0), 0u) << row;
   EXPECT_NE(row.find(",0.625,"), std::string::npos) << row;
   EXPECT_NE(row.find(",true,\"5 sigma, \"\"exact\"\"\","), std::string::npos) << row;
+  EXPECT_NE(row.find(",\"[0.75,0.5,0.625]\","), std::string::npos) << row;  // time_s.reps, run order
   // Outside quoted cells, commas separate exactly csv_columns().size() cells.
   std::size_t cells = 1;
   bool quoted = false;
@@ -142,5 +148,34 @@ TEST(Records, FileSizeLimitLeavesNoPartialLine) {
   EXPECT_TRUE(file.errors.empty());
   EXPECT_EQ(file.records.size(), 1u);
   EXPECT_EQ(std::ifstream(path, std::ios::ate | std::ios::binary).tellg(), size_before);
+  std::remove(path.c_str());
+}
+
+// Issue 13, item 10: `printf 'garbage\n{"half' > h.jsonl`, then an append: the torn tail is cut
+// (under the lock) and the new record is whole; the garbage line stays and readers skip it with
+// a warning naming the line.
+TEST(Records, TornTailIsCutByTheNextAppend) {
+  const std::string path = temp_path("torn.jsonl");
+  { std::ofstream(path, std::ios::trunc) << "garbage\n{\"half"; }
+  EXPECT_EQ(hk::append_line(path, sample_record().dump()), 6u);  // {"half
+  const auto file = hk::read_records(path);
+  ASSERT_EQ(file.records.size(), 1u);
+  EXPECT_EQ(file.records[0], sample_record());
+  ASSERT_EQ(file.errors.size(), 1u);
+  EXPECT_NE(file.errors[0].find(":1: not a JSON object"), std::string::npos) << file.errors[0];
+  std::remove(path.c_str());
+}
+
+TEST(Records, TornCsvTailIsCutAndTheHeaderWrittenWhenNothingIsLeft) {
+  const std::string path = temp_path("torn.csv");
+  { std::ofstream(path, std::ios::trunc) << "schema,ker"; }  // a header cut short
+  hk::append_record_csv(path, sample_record());
+  std::ifstream in(path);
+  std::string first, second, third;
+  std::getline(in, first);
+  std::getline(in, second);
+  EXPECT_EQ(first, hk::csv_header());
+  EXPECT_EQ(second.rfind("hybridkit.run/2,", 0), 0u);
+  EXPECT_FALSE(std::getline(in, third));
   std::remove(path.c_str());
 }

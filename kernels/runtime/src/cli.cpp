@@ -1,13 +1,16 @@
 #include "hk/cli.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 
 #include "hk/errors.hpp"
+#include "hk/json_text.hpp"
 
 namespace hk {
 
@@ -74,7 +77,7 @@ CLI::Option* add_real_option(CLI::App& app, const std::string& name, double& tar
 
 void add_common_options(CLI::App& app, CommonOptions& common, bool with_threads) {
   if (with_threads) {
-    add_int_option(app, "--threads", common.threads, 1, 4096,
+    add_int_option(app, "--threads", common.threads, 1, kMaxThreads,
                    "OpenMP threads per rank (default: OMP_NUM_THREADS, else 1)")
         ->default_str("OMP_NUM_THREADS or 1")
         ->group("Run");
@@ -135,6 +138,62 @@ std::string kernel_list_text(const KernelCli& cli) {
   }
   text << "\nEvery kernel also takes: --threads --reps --warmup --seed --out --csv --strict-placement\n";
   return text.str();
+}
+
+void refuse_empty_values(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    const bool option = word.size() > 1 && word[0] == '-';
+    if (option && word.back() == '=' && word.find('=') == word.size() - 1)
+      throw UsageError(fmt::format("{}: empty", word.substr(0, word.size() - 1)));
+    if (word.empty()) {
+      const std::string_view before = i > 1 ? std::string_view(argv[i - 1]) : std::string_view();
+      if (!before.empty() && before[0] == '-') throw UsageError(fmt::format("{}: empty", before));
+      throw UsageError(fmt::format("argument {}: empty", i));
+    }
+  }
+}
+
+std::string unknown_kernel_message(const std::string& name, bool allow_all) {
+  if (Registry::instance().find(name) || (allow_all && name == "all")) return "";
+  std::string names;
+  for (const auto& known : Registry::instance().names()) {
+    if (!names.empty()) names += ", ";
+    names += known;
+  }
+  if (allow_all) names += ", all";
+  return fmt::format("unknown kernel '{}'; available: {}", name, names);
+}
+
+void parse_kernel_command_line(KernelCli& cli, int argc, const char* const* argv) {
+  refuse_empty_values(argc, argv);
+  if (argc >= 2 && argv[1][0] != '-' && std::string_view(argv[1]) != "list") {
+    const std::string message = unknown_kernel_message(argv[1], /*allow_all=*/false);
+    if (!message.empty()) throw UsageError(message + " (or list)");
+  }
+  if (argc < 2) {
+    throw UsageError(fmt::format("a kernel is required: hk-kernel KERNEL [options], or hk-kernel list; available: {}",
+                                 fmt::join(Registry::instance().names(), ", ")));
+  }
+  cli.app->parse(argc, argv);
+}
+
+int resolve_threads(int option) {
+  if (option > 0) return option;
+  const char* env = std::getenv("OMP_NUM_THREADS");
+  if (env == nullptr || *env == '\0') return 1;
+  const std::string_view text = env;
+  std::string_view first = text.substr(0, text.find(','));  // a nested list: the outer level
+  while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
+  while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
+  int value = 0;
+  const auto [end, error] = std::from_chars(first.data(), first.data() + first.size(), value);
+  if (first.empty() || error != std::errc() || end != first.data() + first.size() || value < 1 ||
+      value > kMaxThreads) {
+    throw UsageError(fmt::format("OMP_NUM_THREADS: must be an integer from 1 to {} (got '{}')", kMaxThreads,
+                                 utf8_escaped(text)));
+  }
+  return value;
 }
 
 }  // namespace hk

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "hk/errors.hpp"
+#include "hk/json_text.hpp"
 #include "hk/mpi_env.hpp"
 #include "hk/system.hpp"
 
@@ -81,7 +82,7 @@ nlohmann::json rank_domains_json(const RankDomains& d) {
 
 nlohmann::json gather_rank_domains(MPI_Comm comm, const RankDomains& mine) {
   nlohmann::json all = nlohmann::json::array();
-  for (const std::string& text : gather_strings(comm, rank_domains_json(mine).dump()))
+  for (const std::string& text : gather_strings(comm, json_text(rank_domains_json(mine))))
     all.push_back(nlohmann::json::parse(text));
   return all;
 }

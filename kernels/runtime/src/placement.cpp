@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "hk/json_text.hpp"
 #include "hk/mpi_env.hpp"
 #include "hk/system.hpp"
 
@@ -57,7 +58,7 @@ std::vector<ThreadPlacement> gather_placement(MPI_Comm comm, const std::vector<T
   json mine = json::array();
   for (const auto& p : local) mine.push_back(to_json(p));
   std::vector<ThreadPlacement> placement;
-  for (const std::string& text : gather_strings(comm, mine.dump()))
+  for (const std::string& text : gather_strings(comm, json_text(mine)))
     for (const auto& entry : json::parse(text)) placement.push_back(from_json(entry));
   return placement;
 }
@@ -102,6 +103,16 @@ int count_nodes(const std::vector<ThreadPlacement>& all) {
   std::set<std::string> hosts;
   for (const auto& p : all) hosts.insert(p.host);
   return static_cast<int>(hosts.size());
+}
+
+json ranks_per_node(const std::vector<ThreadPlacement>& all) {
+  std::map<std::string, std::set<int>> ranks;  // host -> its ranks
+  for (const auto& p : all) ranks[p.host].insert(p.rank);
+  if (ranks.empty()) return nullptr;
+  const std::size_t first = ranks.begin()->second.size();
+  for (const auto& [host, on_host] : ranks)
+    if (on_host.size() != first) return nullptr;
+  return static_cast<int>(first);
 }
 
 }  // namespace hk

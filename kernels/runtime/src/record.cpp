@@ -1,36 +1,270 @@
 #include "hk/record.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <set>
 #include <fmt/format.h>
-#include <fstream>
-#include <string_view>
 
-#include "hk/errors.hpp"
+#include "hk/build_info.hpp"
+#include "hk/record_file.hpp"
+#include "hk/stats.hpp"
+#include "hk/system.hpp"
 
 namespace hk {
 
 using nlohmann::json;
 
+namespace {
+constexpr CsvForm V = CsvForm::value, J = CsvForm::json, C = CsvForm::children, I = CsvForm::inside;
+
+// The one description of the record. docs/record.md has a row for each entry (same path, type
+// and unit) with its meaning; tests/unit/test_record.cpp checks that they agree.
+const RecordField kFields[] = {
+    {"schema", "string", "", V},
+    {"kernel", "string", "", V},
+    {"variant", "string", "", V},
+    {"params", "object", "", J},
+    {"ranks", "integer", "", V},
+    {"threads", "integer", "per rank", V},
+    {"nodes", "integer", "", V},
+    {"ranks_per_node", "integer or null", "", V},
+    {"status", "string", "", V},
+    {"reps", "integer", "", V},
+    {"warmup", "integer", "", V},
+    {"seed", "integer", "", V},
+    {"time_s", "object", "", C},
+    {"time_s.min", "number or null", "s", V},
+    {"time_s.median", "number or null", "s", V},
+    {"time_s.max", "number or null", "s", V},
+    {"time_s.reps", "array of numbers", "s", J},
+    {"phases_s", "object", "", C},
+    {"phases_s.compute", "number or null", "s", V},
+    {"phases_s.comm", "number or null", "s", V},
+    {"phases_s.other", "number or null", "s", V},
+    {"phases_s.source", "string or null", "", V},
+    {"imbalance", "number or null", "fraction", V},
+    {"rate", "object", "", C},
+    {"rate.value", "number or null", "rate.unit", V},
+    {"rate.unit", "string", "", V},
+    {"memory", "object", "", C},
+    {"memory.rss_max_bytes", "integer or null", "bytes", V},
+    {"memory.rss_total_bytes", "integer or null", "bytes", V},
+    {"memory.pss_total_bytes", "integer or null", "bytes", V},
+    {"verification", "object", "", C},
+    {"verification.passed", "boolean or null", "", V},
+    {"verification.method", "string or null", "", V},
+    {"verification.error", "number or null", "", V},
+    {"verification.tolerance", "number or null", "", V},
+    {"result", "object", "", J},
+    {"metrics", "object", "", J},
+    {"work", "object", "", J},
+    {"work.flops", "number", "FLOP", I},
+    {"work.bytes", "number", "bytes", I},
+    {"work.items", "number", "items", I},
+    {"placement", "array of objects", "", J},
+    {"rank_domains", "array of objects", "", J},
+    {"mpi", "object", "", C},
+    {"mpi.library", "string or null", "", V},
+    {"mpi.thread_level_requested", "string or null", "", V},
+    {"mpi.thread_level_provided", "string or null", "", V},
+    {"launch", "object", "", J},
+    {"provenance", "object", "", C},
+    {"provenance.version", "string", "", V},
+    {"provenance.git_sha", "string", "", V},
+    {"provenance.compiler", "string", "", V},
+    {"provenance.flags", "string", "", V},
+    {"provenance.openmp", "string", "", V},
+    {"provenance.hostname", "string", "", V},
+    {"provenance.started_at", "string", "UTC", V},
+    {"provenance.command", "string", "", V},
+    {"warnings", "array of strings", "", J},
+    {"error", "string or null", "", V},
+    {"sweep", "object or null", "", C},
+    {"sweep.scaling", "string", "", V},
+    {"sweep.budget_cores", "integer", "cores", V},
+    {"sweep.cores", "integer", "cores", V},
+    {"sweep.families", "array of integers", "threads", J},
+    {"sweep.weak_factor", "number", "", V},
+    {"sweep.launcher", "string", "", V},
+    {"sweep.launch", "string", "", V},
+    {"sweep.exit_status", "integer or null", "", V},
+    {"sweep.signal", "integer or null", "", V},
+    {"sweep.timeout_s", "number", "s", V},
+    {"sweep.wall_s", "number", "s", V},
+    {"sweep.oversubscribed", "boolean", "", V},
+    {"sweep.placement_ok", "boolean", "", V},
+    {"sweep.stdout", "string", "", V},
+    {"sweep.stderr", "string", "", V},
+    {"sweep.key", "string", "", V},
+};
+}  // namespace
+
+const std::vector<RecordField>& record_fields() {
+  static const std::vector<RecordField> fields(std::begin(kFields), std::end(kFields));
+  return fields;
+}
+
+namespace {
+
+json::json_pointer pointer_of(std::string_view path) {
+  if (path.empty()) return json::json_pointer();
+  std::string text = "/" + std::string(path);
+  for (auto& c : text)
+    if (c == '.') c = '/';
+  return json::json_pointer(text);
+}
+
+std::string_view parent_of(std::string_view path) {
+  const auto dot = path.rfind('.');
+  return dot == std::string_view::npos ? std::string_view() : path.substr(0, dot);
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+
+// A field's value in a fresh record: null, or an empty object/list.
+json empty_value(const RecordField& field) {
+  if (starts_with(field.type, "array")) return json::array();
+  if (field.type == "object") return json::object();
+  return nullptr;
+}
+
+// Builds the fields under `root` ("" for the whole record) as a tree of empty values.
+json empty_tree(std::string_view root) {
+  json tree = json::object();
+  for (const auto& field : record_fields()) {
+    if (field.csv == CsvForm::inside) continue;
+    if (!root.empty() && !starts_with(field.path, std::string(root) + ".")) continue;
+    const std::string_view relative = root.empty() ? field.path : field.path.substr(root.size() + 1);
+    const json::json_pointer parent = pointer_of(parent_of(relative));
+    if (!parent.empty() && !(tree.contains(parent) && tree.at(parent).is_object())) continue;  // under a null
+    tree[pointer_of(relative)] = empty_value(field);
+  }
+  return tree;
+}
+
+std::string openmp_version() {
+#ifdef _OPENMP
+  switch (_OPENMP) {
+    case 201107: return "3.1 (201107)";
+    case 201307: return "4.0 (201307)";
+    case 201511: return "4.5 (201511)";
+    case 201811: return "5.0 (201811)";
+    case 202011: return "5.1 (202011)";
+    default: return std::to_string(_OPENMP);
+  }
+#else
+  return "none";
+#endif
+}
+
+json provenance_json(const RecordIdentity& id) {
+  return {{"version", build::version},
+          {"git_sha", build::git_sha},
+          {"compiler", build::compiler},
+          {"flags", build::flags},
+          {"openmp", openmp_version()},
+          {"hostname", host_name()},
+          {"started_at", id.started_at.empty() ? utc_timestamp() : id.started_at},
+          {"command", id.command}};
+}
+
+}  // namespace
+
+json make_record(const RecordIdentity& id) {
+  json record = empty_tree("");
+  record["schema"] = kRecordSchema;
+  record["kernel"] = id.kernel;
+  record["variant"] = id.variant;
+  record["params"] = id.params.is_object() ? id.params : json::object();
+  record["ranks"] = id.ranks;
+  record["threads"] = id.threads;
+  record["nodes"] = id.nodes;
+  record["status"] = "error";
+  record["reps"] = id.reps;
+  record["warmup"] = id.warmup;
+  record["seed"] = id.seed;
+  record["rate"]["unit"] = id.work.rate_unit;
+  record["work"] = {{"flops", id.work.flops}, {"bytes", id.work.bytes}, {"items", id.work.items}};
+  record["launch"] = id.launch.is_object() ? id.launch : json::object();
+  record["provenance"] = provenance_json(id);
+  return record;
+}
+
+json make_field_block(std::string_view path) { return empty_tree(path); }
+
+std::vector<std::string> record_field_problems(const json& record) {
+  if (!record.is_object()) return {"not a JSON object"};
+  std::vector<std::string> problems;
+  std::set<std::string, std::less<>> known;
+  for (const auto& field : record_fields()) {
+    if (field.csv == CsvForm::inside) continue;
+    known.emplace(field.path);
+    const json::json_pointer parent = pointer_of(parent_of(field.path));
+    if (!parent.empty() && record.contains(parent) && record.at(parent).is_null()) continue;
+    if (!record.contains(pointer_of(field.path))) problems.push_back(fmt::format("missing field {}", field.path));
+  }
+  // Keys at the top and inside objects with rows of their own must be in the table.
+  const auto check_keys = [&](const json& object, const std::string& prefix) {
+    for (const auto& [key, value] : object.items())
+      if (!known.count(prefix + key)) problems.push_back(fmt::format("field not in the schema: {}{}", prefix, key));
+  };
+  check_keys(record, "");
+  for (const auto& field : record_fields()) {
+    if (field.csv != CsvForm::children) continue;
+    const json::json_pointer at = pointer_of(field.path);
+    if (record.contains(at) && record.at(at).is_object()) check_keys(record.at(at), std::string(field.path) + ".");
+  }
+  return problems;
+}
+
+std::string string_field(const json& record, std::string_view path) {
+  const json::json_pointer at = pointer_of(path);
+  if (!record.is_object() || !record.contains(at) || !record.at(at).is_string()) return "";
+  return record.at(at).get<std::string>();
+}
+
+bool true_field(const json& record, std::string_view path) {
+  const json::json_pointer at = pointer_of(path);
+  return record.is_object() && record.contains(at) && record.at(at) == true;
+}
+
+json launch_info_from_environment(std::string* warning) {
+  const char* text = std::getenv(kLaunchInfoEnv);
+  if (text == nullptr || *text == '\0') return json::object();
+  json info = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (info.is_object()) return info;
+  if (warning) {
+    *warning = fmt::format("{} is not a JSON object (got '{}'); the record's launch field is left empty",
+                           kLaunchInfoEnv, utf8_escaped(std::string_view(text).substr(0, 80)));
+  }
+  return json::object();
+}
+
+json rate_json(const Work& work, double seconds) {
+  if (work.rate_unit.empty() || !(seconds > 0)) return {{"value", nullptr}, {"unit", work.rate_unit}};
+  const char prefix = work.rate_unit[0];
+  const double scale = prefix == 'G' ? 1e9 : prefix == 'M' ? 1e6 : prefix == 'k' ? 1e3 : 1.0;
+  const std::string base = work.rate_unit.substr(scale == 1.0 ? 0 : 1);
+  double amount = work.items;
+  if (base.rfind("FLOP", 0) == 0) amount = work.flops;
+  else if (base.rfind("B/", 0) == 0) amount = work.bytes;
+  return {{"value", amount / seconds / scale}, {"unit", work.rate_unit}};
+}
+
+json time_json(const std::vector<double>& rep_seconds) {
+  if (rep_seconds.empty()) return {{"min", nullptr}, {"median", nullptr}, {"max", nullptr}, {"reps", json::array()}};
+  const Summary s = summarize(rep_seconds);
+  return {{"min", s.min}, {"median", s.median}, {"max", s.max}, {"reps", rep_seconds}};
+}
+
 const std::vector<std::string>& csv_columns() {
-  static const std::vector<std::string> columns = {
-      "schema", "kernel", "variant", "params", "ranks", "threads", "nodes", "status",
-      "time_s.min", "time_s.median", "time_s.max",
-      "phases_s.compute", "phases_s.comm", "phases_s.other", "imbalance",
-      "rate.value", "rate.unit",
-      "memory.rss_max_bytes", "memory.rss_total_bytes", "memory.pss_total_bytes",
-      "verification.passed", "verification.method", "verification.error", "verification.tolerance",
-      "result", "metrics", "work", "placement",
-      "mpi.library", "mpi.thread_level_requested", "mpi.thread_level_provided",
-      "provenance.version", "provenance.git_sha", "provenance.compiler", "provenance.flags",
-      "provenance.openmp", "provenance.hostname", "provenance.started_at", "provenance.command",
-      "warnings", "error"};
+  static const std::vector<std::string> columns = [] {
+    std::vector<std::string> names;
+    for (const auto& field : record_fields())
+      if (field.csv == CsvForm::value || field.csv == CsvForm::json) names.emplace_back(field.path);
+    return names;
+  }();
   return columns;
 }
 
@@ -59,76 +293,18 @@ std::string csv_row(const json& record) {
   for (const auto& column : csv_columns()) {
     if (!first) line += ',';
     first = false;
-    const json::json_pointer pointer("/" + [&] {
-      std::string path = column;
-      for (auto& c : path)
-        if (c == '.') c = '/';
-      return path;
-    }());
+    const json::json_pointer pointer = pointer_of(column);
     if (!record.contains(pointer)) continue;
     const json& value = record.at(pointer);
     std::string cell;
-    if (value.is_string()) cell = value.get<std::string>();
-    else if (value.is_null()) cell = "";
-    else cell = value.dump();  // numbers keep round-trip precision; objects/lists become JSON
+    if (value.is_string()) cell = utf8_escaped(value.get_ref<const std::string&>());
+    else if (!value.is_null()) cell = json_text(value);  // numbers keep round-trip precision
     line += csv_escape(cell);
   }
   return line;
 }
 
-namespace {
-
-[[noreturn]] void io_failure(const std::string& what, const std::string& path, int error) {
-  throw RuntimeError(fmt::format("cannot {} '{}': {}", what, path, std::strerror(error)));
-}
-
-// Closes the descriptor on every path out of append_line_with_header.
-struct FileDescriptor {
-  int fd;
-  ~FileDescriptor() {
-    if (fd >= 0) close(fd);
-  }
-};
-
-void write_all(int fd, const std::string& data, const std::string& path, off_t rollback_to) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      // Never leave half a line behind (disk full, file-size limit): cut back to where we began.
-      if (ftruncate(fd, rollback_to) != 0) { /* the reader still skips a partial last line */ }
-      io_failure("append to", path, error);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-}
-
-}  // namespace
-
-void append_line_with_header(const std::string& path, const std::string& header, const std::string& line) {
-  // SIGXFSZ would kill us on a file-size limit; we want EFBIG and a clear message instead.
-  std::signal(SIGXFSZ, SIG_IGN);
-  FileDescriptor file{open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)};
-  if (file.fd < 0) io_failure("open", path, errno);
-  while (flock(file.fd, LOCK_EX) != 0) {
-    if (errno != EINTR) io_failure("lock", path, errno);
-  }
-  struct stat info{};
-  if (fstat(file.fd, &info) != 0) io_failure("stat", path, errno);
-  std::string data;
-  if (!header.empty() && info.st_size == 0) data = header + "\n";
-  data += line;
-  data += '\n';
-  write_all(file.fd, data, path, info.st_size);
-  if (fsync(file.fd) != 0 && errno != EINVAL) io_failure("flush", path, errno);
-  flock(file.fd, LOCK_UN);
-}
-
-void append_line(const std::string& path, const std::string& line) { append_line_with_header(path, "", line); }
-
-void append_record_jsonl(const std::string& path, const json& record) { append_line(path, record.dump()); }
+void append_record_jsonl(const std::string& path, const json& record) { append_line(path, json_text(record)); }
 
 void append_record_csv(const std::string& path, const json& record) {
   append_line_with_header(path, csv_header(), csv_row(record));
@@ -140,41 +316,6 @@ std::string csv_path_for(const std::string& jsonl_path) {
       jsonl_path.compare(jsonl_path.size() - suffix.size(), suffix.size(), suffix) == 0)
     return jsonl_path.substr(0, jsonl_path.size() - suffix.size()) + ".csv";
   return jsonl_path + ".csv";
-}
-
-RecordFile read_records(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    RecordFile file;
-    file.errors.push_back(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-    return file;
-  }
-  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse_records(content, path);
-}
-
-RecordFile parse_records(const std::string& content, const std::string& name) {
-  RecordFile file;
-  std::size_t line_number = 0;
-  std::size_t start = 0;
-  while (start < content.size()) {
-    ++line_number;
-    const std::size_t end = content.find('\n', start);
-    if (end == std::string::npos) {
-      file.errors.push_back(fmt::format("{}:{}: partial last line (no newline), skipped", name, line_number));
-      break;
-    }
-    const std::string_view line(content.data() + start, end - start);
-    start = end + 1;
-    if (line.empty()) continue;
-    json record = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (record.is_discarded() || !record.is_object()) {
-      file.errors.push_back(fmt::format("{}:{}: not a JSON object, skipped", name, line_number));
-      continue;
-    }
-    file.records.push_back(std::move(record));
-  }
-  return file;
 }
 
 std::string double_bits_hex(double value) {

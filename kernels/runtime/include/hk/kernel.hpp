@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hk/timer.hpp"
+#include "hk/work.hpp"
 
 namespace CLI {
 class App;
@@ -25,15 +26,6 @@ struct CommonOptions {
   std::string out;  // JSONL file to append the record to; empty: no file
   std::string csv;  // CSV file; empty: derived from `out` (.jsonl -> .csv)
   bool strict_placement = false;
-};
-
-// What one repetition of the whole run (all ranks together) does, so reporters can turn
-// time into rates. `rate_unit` picks the headline rate: "GFLOP/s" uses flops, "M<item>/s" items.
-struct Work {
-  double flops = 0;
-  double bytes = 0;
-  double items = 0;
-  std::string rate_unit;
 };
 
 struct Verification {
@@ -54,6 +46,18 @@ struct Context {
   const CommonOptions* common = nullptr;
   bool is_root() const { return rank == 0; }
 };
+
+// What the framework's memory check found on one node (see Kernel::memory_estimate_bytes).
+struct MemoryEstimate {
+  std::uint64_t rank_bytes = 0;       // this rank's estimate
+  std::uint64_t node_bytes = 0;       // the node's ranks together, plus what is allocated once per node
+  std::uint64_t available_bytes = 0;  // MemAvailable of the node
+  int node_ranks = 1;
+  std::string host;
+};
+// The framework's refusal: "this configuration needs an estimated X GiB on node H (...) but only Y
+// GiB are available; ...".
+std::string default_memory_refusal(const MemoryEstimate& estimate);
 
 // A kernel: a small class with a fixed lifecycle driven by one framework loop
 // (add_options, check_options, setup, run x (warmup + reps), verify, result, teardown).
@@ -76,6 +80,12 @@ class Kernel {
   // refuses the run (exit 2, estimate and limit in the message) when it exceeds what the node
   // has available, before anything is allocated.
   virtual std::uint64_t memory_estimate_bytes(const Context& ctx) const { (void)ctx; return 0; }
+  // Bytes allocated once per node whatever its rank count (an MPI shared-memory window), added to
+  // the node's sum. May throw UsageError, like memory_estimate_bytes.
+  virtual std::uint64_t memory_estimate_node_bytes(const Context& ctx) const { (void)ctx; return 0; }
+  // The one line that refuses a run over the limit (default: default_memory_refusal), for a kernel
+  // that can say which option to change.
+  virtual std::string memory_refusal(const MemoryEstimate& estimate) const;
 
   // Collective. Allocate (first touch by the computing threads), generate input. May throw
   // UsageError (e.g. a decomposition that cannot be formed): the framework makes all ranks exit 2.

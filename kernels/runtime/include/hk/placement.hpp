@@ -25,5 +25,7 @@ nlohmann::json placement_json(const std::vector<ThreadPlacement>& all);
 // Oversubscription (threads on a host > its CPUs) and threads pinned to the same single CPU.
 std::vector<std::string> placement_warnings(const std::vector<ThreadPlacement>& all);
 int count_nodes(const std::vector<ThreadPlacement>& all);
+// Ranks on each node when every node has the same number, else null.
+nlohmann::json ranks_per_node(const std::vector<ThreadPlacement>& all);
 
 }  // namespace hk
