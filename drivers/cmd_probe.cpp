@@ -30,6 +30,7 @@ struct ProbeState {
   bool python_only = false, no_python = false;
   int python_workers = 0, python_timeout_s = 600;
   std::string python, free_threaded_python;
+  std::vector<std::string> hosts;
 };
 
 int default_width() { return std::max(2, hk::online_cpus()); }
@@ -67,6 +68,7 @@ int run_probe_command(const ProbeState& o) {
   s.mpi_timeout_s = o.mpi_timeout_s;
   s.helper_dir = o.helper_dir;
   s.python = python_settings(o, s.trials);
+  s.hosts = o.hosts;
 
   // Fail on an unwritable --json now, not after the measurements.
   std::unique_ptr<std::ofstream> json_out;
@@ -147,6 +149,13 @@ std::function<int()> setup_probe(CLI::App& app) {
   hk::add_int_option(app, "--python-workers", o->python_workers, 2, 1024, "N of the Python rows' N threads / processes")
       ->default_str("online CPUs, at least 2");
   hk::add_int_option(app, "--python-timeout", o->python_timeout_s, 1, 3600, "seconds before one interpreter's run is killed");
+  app.add_option("--hosts", o->hosts, "two hosts for the row 'MPI between two nodes vs within a node' (one rank each)")
+      ->delimiter(',')
+      ->expected(2)
+      ->check([](const std::string& host) {
+        return host.empty() || host.front() == '-' ? std::string("must be two host names, e.g. --hosts node1,node2")
+                                                   : std::string();
+      });
   return [o] { return run_probe_command(*o); };
 }
 

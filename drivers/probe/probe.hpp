@@ -31,6 +31,7 @@ struct Settings {
   int mpi_timeout_s = 60;              // one mpirun launch is killed (whole group) after this
   std::string helper_dir;              // where hk-probe-mpi and hk-probe-true live
   PythonSettings python;               // the Python rows (--python-only: nothing else runs)
+  std::vector<std::string> hosts;      // two hosts for "MPI between two nodes"; empty: unavailable
 };
 
 // One measured quantity. `value` is in `unit`; `trials` is how many repetitions the median is over.
@@ -122,6 +123,8 @@ void measure_switching(const Settings& s, Results& r);
 FaultOutcome probe_fault_isolation();
 SharedStateOutcome probe_shared_state(int threads, int processes, std::int64_t increments);
 void measure_mpi(const Settings& s, Results& r);
+// One rank on each of s.hosts (measure_nodes.cpp); unavailable without two hosts.
+void measure_mpi_between_nodes(const Settings& s, Results& r);
 
 // Runs everything in order; `progress` receives one line per stage.
 Results run_probe(const Settings& s, const std::function<void(const std::string&)>& progress);

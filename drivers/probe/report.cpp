@@ -109,6 +109,9 @@ Results run_probe(const Settings& s, const std::function<void(const std::string&
   progress(s.mpi ? fmt::format("MPI: {} x mpirun -np 1, then a 2-rank ping-pong", 1 + s.mpi_trials)
                  : std::string("MPI: skipped (--no-mpi)"));
   measure_mpi(s, r);
+  progress(s.hosts.empty() ? std::string("MPI between nodes: skipped (no --hosts)")
+                           : fmt::format("MPI between nodes: a 2-rank ping-pong, {} and {}", s.hosts[0], s.hosts[1]));
+  measure_mpi_between_nodes(s, r);
   progress("communication between threads: atomic hand-off, memcpy");
   measure_thread_communication(s, r);
   progress("switching: a token through pipes on one CPU");
@@ -206,6 +209,13 @@ std::vector<Row> make_rows(const Results& r, const Settings& s) {
                                "memcpy moves bytes {} faster; threads can share and not copy at all",
                                "MPI moved the message {} faster than memcpy (single-copy transfer)"}));
   }
+  rows.push_back(compare(r, {"Latency 8 B: MPI between 2 nodes vs within", "communication.mpi_internode_latency_8B",
+                             "nodes", "communication.mpi_latency_8B", "one node", false,
+                             "crossing a node costs {} the latency", "between nodes was {} faster (unusual)"}));
+  rows.push_back(compare(r, {"Bandwidth 16 MiB: MPI between 2 nodes vs within",
+                             "communication.mpi_internode_bandwidth_16MiB", "nodes",
+                             "communication.mpi_bandwidth_16MiB", "one node", true,
+                             "within a node MPI moves bytes {} faster", "between nodes was {} faster (unusual)"}));
   rows.push_back(compare(r, {"Switch: token via pipes on one CPU", "switching.processes", "processes",
                              "switching.threads", "threads", false,
                              "a thread switch is {} cheaper (no address-space change)",
@@ -301,7 +311,8 @@ nlohmann::json to_json(const Results& r, const Settings& s, const std::vector<Ro
         {"round_trips", s.round_trips},
         {"switch_rounds", s.switch_rounds},
         {"mpi", s.mpi},
-        {"mpirun", s.mpirun}}},
+        {"mpirun", s.mpirun},
+        {"hosts", s.hosts}}},
       {"figures", figures},
       {"unavailable", r.unavailable},
       {"mpi",

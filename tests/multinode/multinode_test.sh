@@ -290,6 +290,30 @@ sys.exit(0 if grids == [[2, 2], [1, 2]] else 1)' "$file" || fail "process grids"
     [ ! -s "$file" ] || fail "a record was written by a run that lost a node"
     ;;
 
+  probe)
+    # hk probe's row "MPI between two nodes vs within a node": measured with --hosts, unavailable
+    # (with the reason) without.
+    require_cluster
+    dir=$(fresh_dir probe)
+    "$HK_BIN/hk" probe --quick --no-python --hosts "$HK_SIM_HOSTS" --json "$dir/with_hosts.json" | tee "$dir/with_hosts.txt" \
+      || fail "hk probe --hosts $HK_SIM_HOSTS"
+    grep -E "^(Latency 8 B|Bandwidth 16 MiB): MPI between 2 nodes" "$dir/with_hosts.txt" || fail "no between-nodes rows"
+    "$HK_BIN/hk" probe --quick --no-python --no-mpi --json "$dir/without.json" >/dev/null || fail "hk probe without --hosts"
+    /usr/bin/python3 - "$dir/with_hosts.json" "$dir/without.json" "$HK_SIM_HOSTS" <<'EOF' || fail "probe figures"
+import json, sys
+with_hosts, without = (json.load(open(path)) for path in sys.argv[1:3])
+keys = ["communication.mpi_internode_latency_8B", "communication.mpi_internode_bandwidth_1MiB",
+        "communication.mpi_internode_bandwidth_16MiB"]
+assert with_hosts["settings"]["hosts"] == sys.argv[3].split(","), with_hosts["settings"]["hosts"]
+for key in keys:
+    figure = with_hosts["figures"][key]
+    assert figure["value"] > 0 and figure["unit"] in ("us", "GB/s"), (key, figure)
+    print(f'{key}: {figure["value"]:.3f} {figure["unit"]} ({figure["what"]})')
+    assert key not in without["figures"] and "--hosts" in without["unavailable"][key], without["unavailable"]
+print("without --hosts:", without["unavailable"][keys[0]])
+EOF
+    ;;
+
   slurm_run)
     # slurm/run.sbatch on 2 nodes, one rank each: srun places them, both hosts in the record.
     require_cluster
