@@ -1,0 +1,35 @@
+#!/bin/bash
+# hk-topology-sim-check's verdicts, with a stand-in mpirun (fake_mpirun.sh) on the laptop node:
+# a binding that really differs fails (exit 1, MISMATCH), an mpirun that always dies of a signal is
+# "not checked" (exit 77, CRASHED, never MISMATCH), and one that crashes twice then works is checked.
+# Usage: sim_check_verdicts.sh SIM_CHECK NODE.xml MPIRUN
+set -u
+sim_check=$1 xml=$2
+export REAL_MPIRUN=$3
+fake=$(dirname "$0")/fake_mpirun.sh
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+
+expect() {  # NAME STATUS PATTERN ABSENT: the last run's exit status and output
+  local name=$1 want=$2 pattern=$3 absent=$4
+  if [ "$status" -ne "$want" ] || ! grep -q -- "$pattern" "$work/out" || grep -q -- "$absent" "$work/out"; then
+    echo "FAIL $name: exit $status (expected $want), output should have '$pattern' and not '$absent':"
+    cat "$work/out"
+    failed=1
+  else
+    echo "ok   $name"
+  fi
+}
+
+FAKE_MPIRUN_MODE=unbound "$sim_check" "$xml" "$fake" > "$work/out" 2>&1; status=$?
+expect "a binding that differs fails" 1 "^MISMATCH" "^CRASHED"
+
+FAKE_MPIRUN_MODE=crash FAKE_MPIRUN_COUNT=$work/count "$sim_check" "$xml" "$fake" > "$work/out" 2>&1; status=$?
+expect "an mpirun that always crashes is not checked" 77 "^CRASHED .*died of signal 11" "^MISMATCH"
+
+rm -f "$work/count"
+FAKE_MPIRUN_MODE=crash FAKE_MPIRUN_CRASHES=2 FAKE_MPIRUN_COUNT=$work/count "$sim_check" "$xml" "$fake" \
+  > "$work/out" 2>&1; status=$?
+expect "an mpirun that crashes twice then maps is checked" 0 "after 2 crashed run(s) of mpirun" "^CRASHED"
+exit $failed
