@@ -94,6 +94,10 @@ inline constexpr double kGilThreadsAtMost = 1.3;     // CPU-bound threads with t
 inline constexpr double kProcessesAtLeast = 1.6;     // CPU-bound processes, >= 2 CPUs
 inline constexpr double kIoOverlapAtLeast = 0.8;     // I/O-bound: speed-up >= 0.8 x the waits
 
+// The median wall time of a variant's trials (0 when it has none), and "1.95x" / "58x".
+double median_wall(const std::map<std::string, std::vector<PyTrial>>& variants, const std::string& variant);
+std::string speedup_text(double ratio);
+
 // Judges one run against the claims. `cpus`: the CPUs this process may use. Pure: no clock, no I/O.
 std::vector<PythonVerdict> judge_python(const PythonRun& run, int cpus);
 

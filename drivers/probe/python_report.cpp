@@ -10,15 +10,8 @@ namespace hk::probe {
 
 namespace {
 
-double median_of(const std::map<std::string, std::vector<PyTrial>>& m, const std::string& key) {
-  const auto it = m.find(key);
-  if (it == m.end() || it->second.empty()) return 0;
-  std::vector<double> walls;
-  for (const PyTrial& t : it->second) walls.push_back(t.wall_s);
-  return median(walls);
-}
-
-std::string speed(double ratio) { return ratio < 10 ? fmt::format("{:.2f}x", ratio) : fmt::format("{:.0f}x", ratio); }
+double median_of(const std::map<std::string, std::vector<PyTrial>>& m, const std::string& key) { return median_wall(m, key); }
+std::string speed(double ratio) { return speedup_text(ratio); }
 
 // "0.16 s 1.95x": a median wall time and its speed-up over `base` (seconds, times `count`).
 std::string timed(double seconds, double base, int count = 1) {

@@ -39,7 +39,7 @@ double median_wall(const std::vector<PyTrial>& trials) {
   return median(walls);
 }
 
-std::string speed(double ratio) { return ratio < 10 ? fmt::format("{:.2f}x", ratio) : fmt::format("{:.0f}x", ratio); }
+std::string speed(double ratio) { return speedup_text(ratio); }
 
 // Why a timing verdict is not asserted: the least contended trial of the two series.
 std::string busy_reason(const std::vector<const std::vector<PyTrial>*>& series) {
@@ -118,6 +118,15 @@ PythonVerdict io_verdict(const PythonRun& run, const std::string& variant, const
 }
 
 }  // namespace
+
+double median_wall(const std::map<std::string, std::vector<PyTrial>>& variants, const std::string& variant) {
+  const auto* trials = find(variants, variant);
+  return trials ? median_wall(*trials) : 0;
+}
+
+std::string speedup_text(double ratio) {
+  return ratio < 10 ? fmt::format("{:.2f}x", ratio) : fmt::format("{:.0f}x", ratio);
+}
 
 std::vector<PythonVerdict> judge_python(const PythonRun& run, int cpus) {
   std::vector<PythonVerdict> verdicts;
