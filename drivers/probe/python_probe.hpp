@@ -75,7 +75,7 @@ struct CppContrast {
 
 struct PythonResults {
   bool measured = false;   // false: --no-python
-  int cpus = 0;            // CPUs this process may use (sched_getaffinity), for the verdicts
+  int cores = 0;           // usable physical cores: the verdicts need two to expect parallel speed-ups
   std::vector<PythonRun> runs;  // the chosen python first, then the free-threaded one
   CppContrast cpp;
 };
@@ -91,15 +91,15 @@ struct PythonVerdict {
 // The trials a verdict is asserted on: contention (stall) at most this share of the window.
 inline constexpr double kQuietStall = 0.10;
 inline constexpr double kGilThreadsAtMost = 1.3;     // CPU-bound threads with the lock on
-inline constexpr double kProcessesAtLeast = 1.6;     // CPU-bound processes, >= 2 CPUs
+inline constexpr double kProcessesAtLeast = 1.6;     // CPU-bound processes, >= 2 cores
 inline constexpr double kIoOverlapAtLeast = 0.8;     // I/O-bound: speed-up >= 0.8 x the waits
 
 // The median wall time of a variant's trials (0 when it has none), and "1.95x" / "58x".
 double median_wall(const std::map<std::string, std::vector<PyTrial>>& variants, const std::string& variant);
 std::string speedup_text(double ratio);
 
-// Judges one run against the claims. `cpus`: the CPUs this process may use. Pure: no clock, no I/O.
-std::vector<PythonVerdict> judge_python(const PythonRun& run, int cpus);
+// Judges one run against the claims. `cores`: usable physical cores. Pure: no clock, no I/O.
+std::vector<PythonVerdict> judge_python(const PythonRun& run, int cores);
 
 // The file `name` that ships with the kit: next to this executable (the build tree), else in
 // <prefix>/share/hybridkit/ of an installed <prefix>/bin/hk. Empty when it is in neither;

@@ -37,12 +37,15 @@ std::string verdict_cell(const std::vector<PythonVerdict>& verdicts, const std::
   return cell.empty() ? otherwise : cell;
 }
 
+// What the second interpreter is, as it reports itself: --free-threaded-python may name any.
 std::string prefix(const PythonRun& run) {
   if (run.key == "python") return "Python";
-  return run.version.empty() ? "Free-threaded Python" : fmt::format("Python {} free-threaded", run.version);
+  if (run.version.empty()) return "Free-threaded Python";
+  return run.free_threaded_build ? fmt::format("Python {}t", run.version)
+                                 : fmt::format("Python {} (not a free-threaded build)", run.version);
 }
 
-void cpu_rows(const PythonRun& run, const std::vector<PythonVerdict>& verdicts, int cpus, std::vector<Row>& rows) {
+void cpu_rows(const PythonRun& run, const std::vector<PythonVerdict>& verdicts, int cores, std::vector<Row>& rows) {
   const double one = median_of(run.cpu, "one_thread"), threads = median_of(run.cpu, "threads");
   const double fork = median_of(run.cpu, "processes_fork"), spawn = median_of(run.cpu, "processes_spawn");
   rows.push_back({fmt::format("{}: CPU loop, {} workers (1 thread {})", prefix(run), run.workers, format_seconds(one)),
@@ -55,7 +58,7 @@ void cpu_rows(const PythonRun& run, const std::vector<PythonVerdict>& verdicts, 
   const double many_threads = median_of(run.cpu, "many_threads"), many_fork = median_of(run.cpu, "many_processes_fork");
   rows.push_back({fmt::format("{}: CPU loop, {} workers", prefix(run), run.many), "fork " + timed(many_fork, one),
                   fmt::format("{} threads {}", run.many, timed(many_threads, one)), ratio_text(many_fork, many_threads),
-                  fmt::format("reported: beyond the {} CPUs CPU-bound workers only share them", cpus)});
+                  fmt::format("reported: beyond the {} cores CPU-bound workers only share them", cores)});
 }
 
 void io_rows(const PythonRun& run, const std::vector<PythonVerdict>& verdicts, std::vector<Row>& rows) {
@@ -121,8 +124,8 @@ std::vector<Row> python_rows(const PythonResults& p) {
       rows.push_back({prefix(run), "unavailable", "unavailable", "-", "not measured: " + run.reason});
       continue;
     }
-    const std::vector<PythonVerdict> verdicts = judge_python(run, p.cpus);
-    cpu_rows(run, verdicts, p.cpus, rows);
+    const std::vector<PythonVerdict> verdicts = judge_python(run, p.cores);
+    cpu_rows(run, verdicts, p.cores, rows);
     if (run.key == "python" && p.cpp.measured) rows.push_back(cpp_row(p.cpp));
     io_rows(run, verdicts, rows);
     creation_and_data_rows(run, verdicts, rows);
@@ -144,10 +147,10 @@ std::string python_header(const PythonResults& p) {
   for (const PythonRun& run : p.runs) {
     if (!run.available) continue;
     text += fmt::format(
-        "Python sizes: {} iterations of the loop in all, waits of {}, medians of {} rounds; {} usable CPUs. "
+        "Python sizes: {} iterations of the loop in all, waits of {}, medians of {} rounds; {} usable cores. "
         "Verdicts are asserted on quiet trials (a task waited for a CPU <= {:.0f}% of the time{}), the best one of each.\n",
         run.cpu_iterations, format_seconds(run.wait_s), run.cpu.count("one_thread") ? run.cpu.at("one_thread").size() : 0,
-        p.cpus, 100 * kQuietStall,
+        p.cores, 100 * kQuietStall,
         run.contention_source.empty() ? "; no /proc/pressure/cpu here, so every trial counts as quiet"
                                       : ", " + run.contention_source);
     break;
@@ -161,7 +164,7 @@ nlohmann::json python_json(const PythonResults& p, const PythonSettings& s) {
   json runs = json::array();
   for (const PythonRun& run : p.runs) {
     json verdicts = json::array();
-    for (const PythonVerdict& v : judge_python(run, p.cpus))
+    for (const PythonVerdict& v : judge_python(run, p.cores))
       verdicts.push_back({{"claim", v.claim}, {"asserted", v.asserted}, {"holds", v.holds}, {"text", v.text}});
     runs.push_back({{"label", run.label}, {"key", run.key}, {"requested", run.requested}, {"available", run.available},
                     {"reason", run.reason}, {"executable", run.executable}, {"version", run.version},
@@ -182,7 +185,7 @@ nlohmann::json python_json(const PythonResults& p, const PythonSettings& s) {
     table.push_back({{"claim", row.claim}, {"process", row.process}, {"thread", row.thread}, {"ratio", row.ratio},
                      {"verdict", row.verdict}});
   return {{"measured", p.measured},
-          {"usable_cpus", p.cpus},
+          {"usable_cores", p.cores},
           {"quiet_stall_at_most", kQuietStall},
           {"settings",
            {{"only", s.only}, {"python", s.python}, {"free_threaded_python", s.free_threaded}, {"workers", s.workers},

@@ -17,6 +17,7 @@
 #include "hk/system.hpp"
 #include "probe.hpp"
 #include "python_probe.hpp"
+#include "topology.hpp"
 
 #ifndef HK_PROBE_PYTHON
 #define HK_PROBE_PYTHON "/usr/bin/python3"
@@ -143,6 +144,14 @@ double cpp_trial(int threads, std::int64_t iterations, bool& verified) {
   return seconds;
 }
 
+// The CPUs this process may use, counting a core's hardware threads once: two hyperthreads of one
+// core do not run two Python loops at twice the speed. (A VM may hide that its vCPUs share a core.)
+int usable_cores() {
+  const int cpus = static_cast<int>(allowed_cpus().size());
+  const int cores = read_topology().cores;
+  return cores > 0 ? std::min(cpus, cores) : cpus;
+}
+
 }  // namespace
 
 std::string find_kit_file(const std::string& name, std::vector<std::string>* looked_at) {
@@ -160,7 +169,7 @@ std::string find_kit_file(const std::string& name, std::vector<std::string>* loo
 PythonResults measure_python(const PythonSettings& s) {
   PythonResults p;
   p.measured = true;
-  p.cpus = static_cast<int>(allowed_cpus().size());
+  p.cores = usable_cores();
   // The chosen interpreter: --python, else Debian's, else python3 on PATH.
   std::string python = s.python.empty() ? which(HK_PROBE_PYTHON) : which(s.python);
   if (s.python.empty() && python.empty()) python = which("python3");

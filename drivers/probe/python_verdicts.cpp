@@ -63,10 +63,10 @@ Speedup quiet_speedup(const std::vector<PyTrial>* base, const std::vector<PyTria
   return {std::nullopt, busy_reason({base, variant})};
 }
 
-PythonVerdict cpu_threads_verdict(const PythonRun& run, int cpus) {
+PythonVerdict cpu_threads_verdict(const PythonRun& run, int cores) {
   PythonVerdict v{"CPU-bound Python on threads", false, true, ""};
-  if (cpus < 2) {
-    v.text = "not asserted: 1 usable CPU, nothing can run in parallel";
+  if (cores < 2) {
+    v.text = "not asserted: 1 usable core, nothing can run in parallel";
     return v;
   }
   const Speedup s = quiet_speedup(find(run.cpu, "one_thread"), find(run.cpu, "threads"), 1);
@@ -84,12 +84,12 @@ PythonVerdict cpu_threads_verdict(const PythonRun& run, int cpus) {
   return v;
 }
 
-PythonVerdict cpu_processes_verdict(const PythonRun& run, int cpus, const std::string& method) {
+PythonVerdict cpu_processes_verdict(const PythonRun& run, int cores, const std::string& method) {
   PythonVerdict v{fmt::format("CPU-bound Python on processes ({})", method), false, true, ""};
-  if (cpus < 2) {
-    v.text = "not asserted: 1 usable CPU, nothing can run in parallel";
-  } else if (run.workers > cpus) {
-    v.text = fmt::format("not asserted: {} workers on {} CPUs wait for each other", run.workers, cpus);
+  if (cores < 2) {
+    v.text = "not asserted: 1 usable core, nothing can run in parallel";
+  } else if (run.workers > cores) {
+    v.text = fmt::format("not asserted: {} workers on {} cores wait for each other", run.workers, cores);
   } else if (const Speedup s = quiet_speedup(find(run.cpu, "one_thread"), find(run.cpu, "processes_" + method), 1);
              !s.value) {
     v.text = s.busy;
@@ -128,12 +128,12 @@ std::string speedup_text(double ratio) {
   return ratio < 10 ? fmt::format("{:.2f}x", ratio) : fmt::format("{:.0f}x", ratio);
 }
 
-std::vector<PythonVerdict> judge_python(const PythonRun& run, int cpus) {
+std::vector<PythonVerdict> judge_python(const PythonRun& run, int cores) {
   std::vector<PythonVerdict> verdicts;
   if (!run.available) return verdicts;
-  verdicts.push_back(cpu_threads_verdict(run, cpus));
+  verdicts.push_back(cpu_threads_verdict(run, cores));
   for (const char* method : {"fork", "spawn"})
-    if (find(run.cpu, std::string("processes_") + method)) verdicts.push_back(cpu_processes_verdict(run, cpus, method));
+    if (find(run.cpu, std::string("processes_") + method)) verdicts.push_back(cpu_processes_verdict(run, cores, method));
   verdicts.push_back(io_verdict(run, "threads", "threads", run.workers, true));
   verdicts.push_back(io_verdict(run, "asyncio", "asyncio tasks", run.workers, true));
   verdicts.push_back(io_verdict(run, "processes", run.io_start_method + " processes", run.workers, false));
@@ -152,7 +152,7 @@ std::vector<PythonVerdict> judge_python(const PythonRun& run, int cpus) {
 std::vector<std::string> check_python(const PythonResults& p) {
   std::vector<std::string> failures;
   for (const PythonRun& run : p.runs)
-    for (const PythonVerdict& v : judge_python(run, p.cpus))
+    for (const PythonVerdict& v : judge_python(run, p.cores))
       if (v.asserted && !v.holds) failures.push_back(fmt::format("{} ({}): {}: {}", run.label, run.requested, v.claim, v.text));
   if (p.cpp.measured && !p.cpp.verified) failures.push_back("C++ contrast: the loop summed to a wrong value");
   return failures;

@@ -18,7 +18,7 @@ std::vector<hp::PyTrial> trials(std::initializer_list<double> walls, double stal
   return out;
 }
 
-// A run as a GIL build on 2 idle CPUs gives it: threads no faster, processes about 2x, waits overlap.
+// A run as a GIL build on 2 idle cores gives it: threads no faster, processes about 2x, waits overlap.
 hp::PythonRun gil_run() {
   hp::PythonRun run;
   run.label = run.key = "python";
@@ -60,10 +60,10 @@ const hp::PythonVerdict& verdict(const std::vector<hp::PythonVerdict>& verdicts,
   return *it;
 }
 
-hp::PythonResults results_of(hp::PythonRun run, int cpus) {
+hp::PythonResults results_of(hp::PythonRun run, int cores) {
   hp::PythonResults p;
   p.measured = true;
-  p.cpus = cpus;
+  p.cores = cores;
   p.runs.push_back(std::move(run));
   return p;
 }
@@ -159,15 +159,15 @@ TEST(PythonVerdicts, BusyTrialsAreReportedNotAsserted) {
   EXPECT_TRUE(verdict(hp::judge_python(run, 2), "CPU-bound Python on threads").asserted);
 }
 
-TEST(PythonVerdicts, OneCpuOrMoreWorkersThanCpusAreNotAssertedForTheCpuBoundRows) {
+TEST(PythonVerdicts, OneCoreOrMoreWorkersThanCoresAreNotAssertedForTheCpuBoundRows) {
   hp::PythonRun run = gil_run();
   run.cpu["processes_fork"] = trials({0.3, 0.31, 0.3});
   const auto one_cpu = hp::judge_python(run, 1);
   EXPECT_FALSE(verdict(one_cpu, "CPU-bound Python on threads").asserted);
-  EXPECT_NE(verdict(one_cpu, "CPU-bound Python on processes (fork)").text.find("1 usable CPU"), std::string::npos);
+  EXPECT_NE(verdict(one_cpu, "CPU-bound Python on processes (fork)").text.find("1 usable core"), std::string::npos);
   EXPECT_TRUE(verdict(one_cpu, "I/O-bound: 2 waits on threads").asserted) << "waits overlap on one CPU too";
   run.workers = 4;
-  EXPECT_NE(verdict(hp::judge_python(run, 2), "CPU-bound Python on processes (fork)").text.find("4 workers on 2 CPUs"),
+  EXPECT_NE(verdict(hp::judge_python(run, 2), "CPU-bound Python on processes (fork)").text.find("4 workers on 2 cores"),
             std::string::npos);
 }
 
