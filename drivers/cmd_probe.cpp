@@ -30,6 +30,7 @@ struct ProbeState {
   bool python_only = false, no_python = false;
   int python_workers = 0, python_timeout_s = 600;
   std::string python, free_threaded_python;
+  std::string timing_verdicts = "assert";
   std::vector<std::string> hosts;
 };
 
@@ -48,6 +49,7 @@ hk::probe::PythonSettings python_settings(const ProbeState& o, int creation_tria
   p.create_trials = creation_trials;
   p.data_bytes = std::int64_t{o.quick ? 8 : 64} << 20;
   p.timeout_s = o.python_timeout_s;
+  p.assert_timing = o.timing_verdicts == "assert";
   return p;
 }
 
@@ -135,6 +137,12 @@ std::function<int()> setup_probe(CLI::App& app) {
   hk::add_int_option(app, "--switch-rounds", o->switch_rounds, 1, 10000000, "pipe token round trips per trial")
       ->default_str("2000, --quick 200");
   hk::add_int_option(app, "--mpi-timeout", o->mpi_timeout_s, 1, 3600, "seconds before one mpirun launch is killed");
+  app.add_option("--timing-verdicts", o->timing_verdicts,
+                 "assert: a speed-up verdict measured on quiet trials that does not hold fails the probe (exit 3); "
+                 "report: it is printed and recorded, never fails (the test suite: a shared machine's noise must not "
+                 "decide a test)")
+      ->check(CLI::IsMember({"assert", "report"}))
+      ->capture_default_str();
   app.add_flag("--quick", o->quick, "small trial counts and sizes (tests); given options still win");
   app.add_flag("--no-mpi", o->no_mpi, "skip the MPI rows");
   app.add_option("--json", o->json_path, "write every figure (value + unit) and outcome to this JSON file");

@@ -21,6 +21,7 @@ struct PythonSettings {
   std::string python;                    // --python; empty: /usr/bin/python3, else python3 on PATH
   std::string free_threaded;             // --free-threaded-python; empty: python3.14t/3.13t on PATH
   std::string script;                    // hk_probe_python.py; empty: find_kit_file finds it
+  bool assert_timing = true;             // --timing-verdicts report: speed-ups are reported, never fail
   int workers = 2;                       // N of "N threads / processes / tasks"
   int many = 64;                         // the far-above-the-cores count
   std::int64_t cpu_iterations = 6000000; // the loop's total iterations, split over the workers
@@ -78,6 +79,7 @@ struct PythonResults {
   int cores = 0;           // usable physical cores: the verdicts need two to expect parallel speed-ups
   std::vector<PythonRun> runs;  // the chosen python first, then the free-threaded one
   CppContrast cpp;
+  bool assert_timing = true;  // false: a timing verdict that does not hold is reported, not a failed check
 };
 
 // One verdict. Asserted verdicts that do not hold are CHECK FAILED; the others are reported.
@@ -86,6 +88,7 @@ struct PythonVerdict {
   bool asserted = false;
   bool holds = true;
   std::string text;
+  bool timing = true;  // a speed-up judged against a threshold (noise can move it), not a fact like a copy
 };
 
 // The trials a verdict is asserted on: contention (stall) at most this share of the window.
@@ -99,7 +102,8 @@ double median_wall(const std::map<std::string, std::vector<PyTrial>>& variants, 
 std::string speedup_text(double ratio);
 
 // Judges one run against the claims. `cores`: usable physical cores. Pure: no clock, no I/O.
-std::vector<PythonVerdict> judge_python(const PythonRun& run, int cores);
+// `assert_timing` false (--timing-verdicts report): a timing verdict is reported, never asserted.
+std::vector<PythonVerdict> judge_python(const PythonRun& run, int cores, bool assert_timing = true);
 
 // The file `name` that ships with the kit: next to this executable (the build tree), else in
 // <prefix>/share/hybridkit/ of an installed <prefix>/bin/hk. Empty when it is in neither;

@@ -124,7 +124,7 @@ std::vector<Row> python_rows(const PythonResults& p) {
       rows.push_back({prefix(run), "unavailable", "unavailable", "-", "not measured: " + run.reason});
       continue;
     }
-    const std::vector<PythonVerdict> verdicts = judge_python(run, p.cores);
+    const std::vector<PythonVerdict> verdicts = judge_python(run, p.cores, p.assert_timing);
     cpu_rows(run, verdicts, p.cores, rows);
     if (run.key == "python" && p.cpp.measured) rows.push_back(cpp_row(p.cpp));
     io_rows(run, verdicts, rows);
@@ -164,7 +164,7 @@ nlohmann::json python_json(const PythonResults& p, const PythonSettings& s) {
   json runs = json::array();
   for (const PythonRun& run : p.runs) {
     json verdicts = json::array();
-    for (const PythonVerdict& v : judge_python(run, p.cores))
+    for (const PythonVerdict& v : judge_python(run, p.cores, p.assert_timing))
       verdicts.push_back({{"claim", v.claim}, {"asserted", v.asserted}, {"holds", v.holds}, {"text", v.text}});
     runs.push_back({{"label", run.label}, {"key", run.key}, {"requested", run.requested}, {"available", run.available},
                     {"reason", run.reason}, {"executable", run.executable}, {"version", run.version},

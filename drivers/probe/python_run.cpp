@@ -170,6 +170,7 @@ PythonResults measure_python(const PythonSettings& s) {
   PythonResults p;
   p.measured = true;
   p.cores = usable_cores();
+  p.assert_timing = s.assert_timing;
   // The chosen interpreter: --python, else Debian's, else python3 on PATH.
   std::string python = s.python.empty() ? which(HK_PROBE_PYTHON) : which(s.python);
   if (s.python.empty() && python.empty()) python = which("python3");

@@ -39,7 +39,8 @@ void check_python(const json& j) {
     expect(j.at("figures").contains(key), std::string("figure missing: ") + key);
   expect(run.at("verdicts").size() >= 8, "fewer than 8 Python verdicts");
   for (const auto& v : run.at("verdicts"))
-    expect(!v.at("text").get<std::string>().empty() && v.at("holds") == true,
+    // A verdict that is not asserted (busy trials, --timing-verdicts report) may not hold; it says so in its text.
+    expect(!v.at("text").get<std::string>().empty() && (v.at("holds") == true || v.at("asserted") == false),
            "Python verdict: " + v.at("claim").get<std::string>() + ": " + v.at("text").get<std::string>());
   const json& outcomes = run.at("outcomes");
   expect(outcomes.at("thread_got_same_object") == true, "a thread did not get the same object");

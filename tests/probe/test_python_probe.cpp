@@ -249,3 +249,18 @@ TEST(PythonRun, TheKitFileLookupTriesNextToTheProgramThenShareHybridkit) {
   ASSERT_EQ(looked_at.size(), 2u);
   EXPECT_NE(looked_at[1].find("/share/hybridkit/no-such-file.py"), std::string::npos) << looked_at[1];
 }
+
+TEST(PythonVerdicts, TimingVerdictsReportedNotAssertedWithTimingVerdictsReport) {
+  hp::PythonRun run = gil_run();
+  run.cpu["processes_spawn"] = trials({0.29, 0.30, 0.29});  // 1.03x: does not hold
+  hp::PythonResults reported = results_of(run, 2);
+  reported.assert_timing = false;
+  EXPECT_TRUE(hp::check_python(reported).empty()) << "a speed-up below its threshold is reported, not a failure";
+  const auto& spawn = verdict(hp::judge_python(run, 2, false), "CPU-bound Python on processes (spawn)");
+  EXPECT_FALSE(spawn.asserted);
+  EXPECT_NE(spawn.text.find("did not hold; reported: --timing-verdicts report"), std::string::npos) << spawn.text;
+  run.child_had_a_copy = false;  // a fact, not a timing: still a failed check
+  hp::PythonResults wrong = results_of(run, 2);
+  wrong.assert_timing = false;
+  EXPECT_EQ(hp::check_python(wrong).size(), 1u);
+}
