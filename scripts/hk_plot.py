@@ -563,9 +563,7 @@ def plot_weak_scaling(context):
 
 # ---- rate heat map -----------------------------------------------------------------------------
 
-def heatmap_cells(rows):
-    ranks = sorted(rows["ranks"].unique())
-    threads = sorted(rows["threads"].unique())
+def heatmap_cells(rows, ranks, threads):
     grid = np.full((len(ranks), len(threads)), np.nan)
     cells = []
     for _, row in rows.iterrows():
@@ -575,27 +573,34 @@ def heatmap_cells(rows):
             grid[i][j] = cell["rate"]
             cell["spread_pct"] = 100.0 * (row["high_s"] - row["low_s"]) / row["median_s"]
         cells.append(cell)
-    return ranks, threads, grid, cells
+    return grid, cells
 
 
-def draw_heatmap(fig, ax, rows):
-    ranks, threads, grid, cells = heatmap_cells(rows)
+def cell_text(cell):
+    marks = "".join(m for m, f in (("A", cell["aligned"]), ("O", cell["oversubscribed"])) if f is True)
+    return "%.4g\nspread %.1f%%%s" % (cell["rate"], cell["spread_pct"], ("\n" + marks) if marks else "")
+
+
+def draw_heatmap(fig, ax, rows, axes_values, rate_range):
+    """One directory's panel, on the ranks x threads grid and colour scale of every directory's
+    panel of the same kernel, so that panels compare cell by cell and colour by colour."""
+    ranks, threads = axes_values
+    grid, cells = heatmap_cells(rows, ranks, threads)
     cmap = matplotlib.colormaps["viridis"].copy()
     cmap.set_bad("#EEEEEE")
-    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, origin="lower", aspect="auto")
-    top = np.nanmax(grid) if np.isfinite(grid).any() else 1.0
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, origin="lower", aspect="auto",
+                      vmin=rate_range[0], vmax=rate_range[1])
     for cell in cells:
         i, j = ranks.index(cell["ranks"]), threads.index(cell["threads"])
         if cell.get("spread_pct") is not None:
-            marks = "".join(m for m, f in (("A", cell["aligned"]), ("O", cell["oversubscribed"])) if f is True)
-            text = "%.4g\nspread %.1f%%%s" % (cell["rate"], cell["spread_pct"], ("\n" + marks) if marks else "")
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if grid[i][j] < 0.6 * top else "black")
+            dark = image.norm(grid[i][j]) < 0.55  # viridis is dark below the middle
+            ax.text(j, i, cell_text(cell), ha="center", va="center", fontsize=7, color="white" if dark else "black")
         else:
             ax.text(j, i, cell["status"], ha="center", va="center", fontsize=7, color=FAILED_COLOUR)
-    for i in range(len(ranks)):
-        for j in range(len(threads)):
-            if not any(ranks.index(c["ranks"]) == i and threads.index(c["threads"]) == j for c in cells):
+    recorded = {(c["ranks"], c["threads"]) for c in cells}
+    for i, r in enumerate(ranks):
+        for j, t in enumerate(threads):
+            if (r, t) not in recorded:
                 ax.text(j, i, "not run", ha="center", va="center", fontsize=6, color="#999999")
     ax.set_xticks(range(len(threads)))
     ax.set_xticklabels([str(t) for t in threads])
@@ -608,6 +613,11 @@ def draw_heatmap(fig, ax, rows):
     return cells
 
 
+def rate_range(rows):
+    rates = [r for r, ok_ in zip(rows["rate"], rows["status"] == "ok") if ok_ and not math.isnan(r)]
+    return (min(rates), max(rates)) if rates else (0.0, 1.0)
+
+
 def plot_rate_heatmap(context):
     chosen = context.table[context.table["weak_factor"] == 1.0]
     if chosen.empty:
@@ -616,8 +626,9 @@ def plot_rate_heatmap(context):
     several_nodes = chosen["nodes"].nunique() > 1
     fig, axes = panel_grid(len(groups), width=5.4, height=4.0, rows=len(context.labels))
     dump = []
-    for row_index, label in enumerate(context.labels):
-        for column, ((name, nodes), rows) in enumerate(groups):
+    for column, ((name, nodes), rows) in enumerate(groups):
+        axes_values = (sorted(int(r) for r in rows["ranks"].unique()), sorted(int(t) for t in rows["threads"].unique()))
+        for row_index, label in enumerate(context.labels):
             ax = axes[row_index][column]
             mine = rows[rows["dir"] == label]
             title = (label + ": " if context.several else "") + name + (
@@ -626,11 +637,13 @@ def plot_rate_heatmap(context):
                 ax.set_axis_off()
                 ax.set_title(title + "\nnot recorded", fontsize=9)
                 continue
-            cells = draw_heatmap(fig, ax, mine)
+            cells = draw_heatmap(fig, ax, mine, axes_values, rate_range(rows))
             ax.set_title("%s\n%s" % (title, reps_phrase(mine)), fontsize=9)
             dump.append({"panel": name, "dir": label, "nodes": int(nodes), "cells": cells})
-    fig.suptitle("Rate by ranks \u00d7 threads (grey: not run or failed; A aligned, O oversubscribed; spread: "
-                 "error-bar width / median time)\n" + subtitle(context.sweeps, chosen, context.spread, None),
+    formula = {"iqr": "(Q3 - Q1)", "minmax": "(max - min)"}[context.spread]
+    fig.suptitle("Rate by ranks \u00d7 threads (grey: not run or failed; A aligned, O oversubscribed)\n"
+                 + subtitle(context.sweeps, chosen, context.spread, None)
+                 + "\ncells: rate from the median time; spread = %s / median of the repetitions' times" % formula,
                  fontsize=8)
     context.finish(fig, "rate_heatmap", dump)
 

@@ -114,10 +114,9 @@ assert any(b["status"] == "error" and b["median_s"] is None for b in bars), bars
     ;;
   bad_mixed_schema)  # /1 and /2 records in one directory: refused, the lines named
     copy_fixture schema1
-    # Line 2 made a valid /2 record (its three times as the repetitions).
-    edit_line "$work/schema1/runs.jsonl" 2 't = r["time_s"]; t["reps"] = [t["min"], t["median"], t["max"]]; r["schema"] = "hybridkit.run/2"'
+    head -1 "$DATA/matmul-shared/runs.jsonl" >>"$work/schema1/runs.jsonl"
     run_hk 2 plot "$work/schema1"
-    one_error "mixes record schemas hybridkit.run/1 (line 1, 3) and hybridkit.run/2 (line 2)"
+    one_error "mixes record schemas hybridkit.run/1 (line 1, 2, 3) and hybridkit.run/2 (line 4)"
     run_hk 2 export "$work/schema1" --format csv
     one_error "mixes record schemas"
     ;;
@@ -172,11 +171,13 @@ assert any(b["status"] == "error" and b["median_s"] is None for b in bars), bars
     one_error "keep min/median/max but not every repetition"
     [ ! -e "$work/x.jsonl" ] || fail "an export was written"
     ;;
-  bad_dirs)  # a directory without runs.jsonl, a file as DIR (hk's own checks)
+  bad_dirs)  # a directory without runs.jsonl, a file as DIR, an unknown export format (hk's own checks)
     run_hk 2 plot "$DATA"
     one_error "has no runs.jsonl"
     run_hk 2 export "$DATA/failed/runs.jsonl" --format csv
     one_error "is not a directory"
+    run_hk 2 export "$DATA/failed" --format xyz
+    one_error "--format: xyz not in {extrap,thicket,csv}"
     ;;
   *) fail "unknown case $case_name" ;;
 esac
