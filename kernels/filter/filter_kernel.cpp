@@ -174,6 +174,16 @@ class FilterKernel final : public Kernel {
     return w;
   }
 
+  std::vector<std::vector<std::string>> smoke_configs() const override {
+    std::vector<std::vector<std::string>> configs;
+    for (const char* variant : {"blocking", "overlap"}) {
+      configs.push_back({"--filter", "gaussian", "--sigma", "1.5", "--size", "131x67", "--iterations", "2", "--variant",
+                         variant});
+      configs.push_back({"--filter", "sobel", "--size", "64x61", "--variant", variant});
+    }
+    return configs;
+  }
+
   std::vector<std::string> weak_scaling_args(double factor) const override {
     if (!input_.empty()) return {};
     const double side = std::sqrt(factor);

@@ -158,6 +158,12 @@ class MatMul final : public Kernel {
     return w;
   }
 
+  std::vector<std::vector<std::string>> smoke_configs() const override {
+    return {{"--variant", "rowblock", "--n", "97"},
+            {"--variant", "summa", "--n", "97", "--block", "16"},
+            {"--variant", "shared", "--n", "97"}};
+  }
+
   std::vector<std::string> weak_scaling_args(double factor) const override {
     // n^3 grows with the core count.
     return {"--n", fmt::format("{}", std::max<std::int64_t>(1, std::llround(static_cast<double>(n_) * std::cbrt(factor))))};

@@ -197,6 +197,10 @@ class MonteCarlo final : public Kernel {
     return w;
   }
 
+  std::vector<std::vector<std::string>> smoke_configs() const override {
+    return {{"--problem", "pi", "--samples", "2000000"}, {"--problem", "option", "--samples", "300000"}};
+  }
+
   std::vector<std::string> weak_scaling_args(double factor) const override {
     return {"--samples", fmt::format("{}", static_cast<std::uint64_t>(std::llround(samples_ * factor)))};
   }

@@ -102,6 +102,9 @@ std::unique_ptr<KernelCli> make_kernel_cli(const std::string& program_name) {
                                         program_name);
   cli->app->require_subcommand(1);
   cli->list = cli->app->add_subcommand("list", "list the kernels and their options");
+  cli->list->add_flag("--smoke", cli->list_smoke,
+                      "one line per smoke configuration, KERNEL ARGS... (what the mix tests, the TSan run and the "
+                      "CLI fuzz seeds run)");
   for (const auto& info : Registry::instance().kernels()) {
     auto kernel = info.make();
     CLI::App* sub = cli->app->add_subcommand(info.name, info.description);
@@ -138,6 +141,13 @@ std::string kernel_list_text(const KernelCli& cli) {
   }
   text << "\nEvery kernel also takes: --threads --reps --warmup --seed --out --csv --strict-placement\n";
   return text.str();
+}
+
+std::string kernel_smoke_text(const KernelCli& cli) {
+  std::string text;
+  for (const auto& [name, kernel] : cli.kernels)
+    for (const auto& config : kernel->smoke_configs()) text += fmt::format("{} {}\n", name, fmt::join(config, " "));
+  return text;
 }
 
 void refuse_empty_values(int argc, const char* const* argv) {

@@ -52,7 +52,7 @@ std::optional<int> parse_invocation(int argc, char** argv, bool printer, Invocat
   try {
     parse_kernel_command_line(*inv.cli, argc, argv);
     if (inv.cli->list->parsed()) {
-      if (printer) std::cout << kernel_list_text(*inv.cli);
+      if (printer) std::cout << (inv.cli->list_smoke ? kernel_smoke_text(*inv.cli) : kernel_list_text(*inv.cli));
       return kExitOk;
     }
     inv.kernel = inv.cli->selected(&inv.name);

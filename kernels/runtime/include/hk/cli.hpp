@@ -30,6 +30,7 @@ struct KernelCli {
   std::vector<std::pair<std::string, std::unique_ptr<Kernel>>> kernels;
   CommonOptions common;
   CLI::App* list = nullptr;
+  bool list_smoke = false;  // hk-kernel list --smoke
   // The kernel whose subcommand was parsed, or nullptr.
   Kernel* selected(std::string* name = nullptr) const;
 };
@@ -37,6 +38,9 @@ std::unique_ptr<KernelCli> make_kernel_cli(const std::string& program_name);
 
 // Human-readable list of kernels with their options (hk list, hk-kernel list).
 std::string kernel_list_text(const KernelCli& cli);
+// One line per smoke configuration of every kernel, "KERNEL ARG ARG ..." (hk-kernel list --smoke):
+// what the mix tests, the TSan run and the fuzz seeds are driven by.
+std::string kernel_smoke_text(const KernelCli& cli);
 
 // Parses hk-kernel's command line (argv[0] is the program): empty values and unknown kernels
 // are refused first with the kit's own messages (UsageError), then CLI11 parses (CLI::ParseError,

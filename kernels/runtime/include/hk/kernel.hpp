@@ -101,6 +101,12 @@ class Kernel {
   virtual nlohmann::json metrics(Context& ctx) { (void)ctx; return nlohmann::json::object(); }
   virtual void teardown(Context& ctx) { (void)ctx; }
 
+  // Small configurations (kernel options, no word with a space) that exercise every variant in
+  // seconds on 1-4 ranks x 1-2 threads. `hk-kernel list --smoke` reports them; the mix tests every
+  // kernel gets (<name>.smoke.RxT), the ThreadSanitizer run (scripts/run-tsan.sh) and the CLI
+  // fuzz seeds are driven by them, so a kernel is covered by all three without a line elsewhere.
+  virtual std::vector<std::vector<std::string>> smoke_configs() const = 0;
+
   // Weak scaling: options that make the problem `factor` times larger in work
   // (samples ∝ cores, n³ ∝ cores, pixels ∝ cores), given the current parameters.
   virtual std::vector<std::string> weak_scaling_args(double factor) const { (void)factor; return {}; }
