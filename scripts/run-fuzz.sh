@@ -11,7 +11,10 @@ build=build/fuzz
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DHK_BUILD_FUZZERS=ON -DHK_BUILD_TESTS=OFF -DHK_BUILD_BENCHMARKS=OFF >/dev/null
 targets=(records cli image)
-cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/hk_fuzz_}"
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/hk_fuzz_}" hk-kernel
+# The cli target starts also from one seed per smoke configuration of every kernel.
+smoke_seeds=$(mktemp -d)
+bash tests/fuzz/smoke_seeds.sh "$build/drivers/hk-kernel" "$smoke_seeds" >/dev/null
 status=0
 for t in "${targets[@]}"; do
   work=$(mktemp -d)   # the run's corpus grows here; the committed seeds stay as they are
@@ -19,7 +22,7 @@ for t in "${targets[@]}"; do
   echo "fuzz: $t for ${seconds} s"
   if ! ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
        "$build/tests/fuzz/hk_fuzz_$t" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
-       -max_len=65536 -artifact_prefix="$artifacts/" -print_final_stats=1 "$work" "tests/fuzz/corpus/$t" \
+       -max_len=65536 -artifact_prefix="$artifacts/" -print_final_stats=1 "$work" "tests/fuzz/corpus/$t" $([ "$t" = cli ] && echo "$smoke_seeds") \
        >"$work.log" 2>&1; then
     status=1
     tail -40 "$work.log"
@@ -34,4 +37,5 @@ for t in "${targets[@]}"; do
   fi
   rm -rf "$work" "$work.log" "$artifacts"
 done
+rm -rf "$smoke_seeds"
 exit $status
