@@ -44,6 +44,13 @@ bool parse_number(std::string_view word, Number& value) {
 
 }  // namespace
 
+std::optional<double> run_time_seconds(std::string_view schedstat_text) {
+  unsigned long long nanoseconds = 0;
+  const auto space = schedstat_text.find(' ');
+  if (space == std::string_view::npos || !parse_number(schedstat_text.substr(0, space), nanoseconds)) return std::nullopt;
+  return static_cast<double>(nanoseconds) * 1e-9;
+}
+
 std::optional<StatFields> parse_stat_line(std::string_view line) {
   const auto open = line.find('(');
   const auto close = line.rfind(')');
@@ -137,7 +144,8 @@ void ThreadSampler::sample_thread(pid_t pid, pid_t tid, double at_s) {
   thread.last_cpu = stat->processor;
   ++thread.cpu_samples[stat->processor];
   if (!allowed.empty()) thread.allowed_cpus = allowed;
-  thread.cpu_time_s = static_cast<double>(stat->utime + stat->stime) * seconds_per_tick_;
+  thread.cpu_time_s = run_time_seconds(read_small_file(base + "/schedstat"))
+                          .value_or(static_cast<double>(stat->utime + stat->stime) * seconds_per_tick_);
   thread.last_seen_s = at_s;
   ++thread.samples;
 }
