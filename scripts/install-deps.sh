@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev libomp-dev   # libFuzzer targets; ThreadSanitizer run (Archer)
   slurm-wlm munge                       # the Slurm tests start a single-node cluster
   iproute2 procps                       # scripts/sim-cluster.sh: namespaces, bridge, tc; the tests' pgrep
+  libssl-dev jq                         # hk run --exec: SHA-256 of the program; the exec tests read JSON
 )
 if [ "${HK_SKIP_APT:-0}" = 1 ]; then exit 0; fi
 sudo=""
