@@ -3,6 +3,7 @@
 // while it runs, and writes this rank's observations (docs/exec.md, "What the wrapper sees") as
 // DIR/rank-<rank>.json. Its exit status is the program's (128 + signal when a signal ended it,
 // 127 when it could not be started), so the launcher reports failures as it would without it.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -61,6 +62,14 @@ json take_mpi_figures(const std::string& path) {
   return figures.is_discarded() ? json(nullptr) : figures;
 }
 
+// CPU time of the wrapper itself (sampling /proc), seconds: what observing cost.
+double own_cpu_seconds() {
+  rusage self{};
+  getrusage(RUSAGE_SELF, &self);
+  return static_cast<double>(self.ru_utime.tv_sec + self.ru_stime.tv_sec) +
+         static_cast<double>(self.ru_utime.tv_usec + self.ru_stime.tv_usec) * 1e-6;
+}
+
 json optional_number(const std::optional<int>& value) { return value ? json(*value) : json(nullptr); }
 json known_or_null(int value) { return value >= 0 ? json(value) : json(nullptr); }
 
@@ -89,6 +98,7 @@ json observations(const WrapOptions& options, const hk::exec::LauncherRank& rank
           {"system_cpu_s", outcome.system_cpu_s},
           {"sample_interval_s", options.supervisor.interval_s},
           {"samples", sampler.samples()},
+          {"wrapper_cpu_s", own_cpu_seconds()},
           {"threads", sampler.to_json()},
           {"mpi", std::move(mpi)}};
 }

@@ -28,6 +28,7 @@ two_ranks)  # 2x1 with the PMPI library: both ranks observed, memory, time insid
     expect "$f" .exit_status 0
     expect "$f" '.rss_peak_bytes > 1000000' true
     expect "$f" '.threads[0].pid == .pid' true
+    expect "$f" '.wrapper_cpu_s >= 0' true
     expect "$f" '.mpi.size' 2
     expect "$f" '.mpi.in_mpi_s > 0' true
     # 3 steps: 3 Sendrecv; 3 + 1 Allreduce (the ring check)
