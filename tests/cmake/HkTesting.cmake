@@ -3,6 +3,20 @@
 set(HK_TEST_RUN_AS_ROOT_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 set(HK_EXPECT_EXIT ${CMAKE_CURRENT_LIST_DIR}/../expect_exit.sh)
 
+# The test launcher's dialect, from its --version: Open MPI's needs --oversubscribe --bind-to none on
+# a 2-core machine; MPICH's Hydra (the MPICH build pass, MPIEXEC_EXECUTABLE=mpiexec.hydra) knows
+# neither flag, and neither binds nor refuses more ranks than cores by default.
+execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE _hk_mpiexec_version
+                ERROR_VARIABLE _hk_mpiexec_version TIMEOUT 20)
+if(_hk_mpiexec_version MATCHES "HYDRA")
+  set(HK_TEST_MPI_DIALECT hydra)
+  set(HK_TEST_MPIEXEC_FLAGS "")
+else()
+  set(HK_TEST_MPI_DIALECT openmpi)
+  set(HK_TEST_MPIEXEC_FLAGS --oversubscribe --bind-to none)
+endif()
+message(STATUS "hybridkit tests launch with ${MPIEXEC_EXECUTABLE} (${HK_TEST_MPI_DIALECT})")
+
 # hk_add_mpi_test(NAME n RANKS r THREADS t [LABELS ...] [FIXTURES_SETUP f] [FIXTURES_REQUIRED f] COMMAND exe args...)
 # Runs COMMAND under ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} r with OMP_NUM_THREADS=t.
 # Ranks are not bound (tests oversubscribe a 2-core machine); binding is tested through `hk run`.
@@ -12,7 +26,7 @@ function(hk_add_mpi_test)
     set(T_TIMEOUT 120)
   endif()
   add_test(NAME ${T_NAME}
-           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${T_RANKS} --oversubscribe --bind-to none
+           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${T_RANKS} ${HK_TEST_MPIEXEC_FLAGS}
                    ${MPIEXEC_PREFLAGS} ${T_COMMAND} ${MPIEXEC_POSTFLAGS})
   set_tests_properties(${T_NAME} PROPERTIES
     ENVIRONMENT "OMP_NUM_THREADS=${T_THREADS};${HK_TEST_RUN_AS_ROOT_ENV}"

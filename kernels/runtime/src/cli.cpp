@@ -110,6 +110,11 @@ std::unique_ptr<KernelCli> make_kernel_cli(const std::string& program_name) {
     CLI::App* sub = cli->app->add_subcommand(info.name, info.description);
     kernel->add_options(*sub);
     add_common_options(*sub, cli->common);
+    // Only hk-kernel takes it (for hk and the batch scripts to pass the ranks they launch): hk's own
+    // subcommands register the common options alone.
+    add_int_option(*sub, "--expect-ranks", cli->common.expect_ranks, 0, 1 << 24,
+                   "exit 3 unless MPI_COMM_WORLD has this many ranks; 0: no check")
+        ->group("Launch");
     cli->kernels.emplace_back(info.name, std::move(kernel));
   }
   return cli;
@@ -132,14 +137,16 @@ std::string kernel_list_text(const KernelCli& cli) {
     const CLI::App* sub = cli.app->get_subcommand(name);
     text << "\n" << name << ": " << sub->get_description() << "\n";
     for (const CLI::Option* option : sub->get_options()) {
-      if (option->get_group() == "Run" || option->get_group() == "Record" || option->get_name() == "--help") continue;
+      const std::string& group = option->get_group();
+      if (group == "Run" || group == "Record" || group == "Launch" || option->get_name() == "--help") continue;
       if (option->get_lnames().empty()) continue;
       text << fmt::format("  --{:<16} {}", option->get_lnames().front(), option->get_description());
       if (!option->get_default_str().empty()) text << " (default " << option->get_default_str() << ")";
       text << "\n";
     }
   }
-  text << "\nEvery kernel also takes: --threads --reps --warmup --seed --out --csv --strict-placement\n";
+  text << "\nEvery kernel also takes: --threads --reps --warmup --seed --out --csv --strict-placement\n"
+       << "hk-kernel also takes --expect-ranks R (exit 3 unless MPI_COMM_WORLD has R ranks)\n";
   return text.str();
 }
 

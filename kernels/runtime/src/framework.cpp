@@ -16,6 +16,7 @@
 #include "hk/mpi_env.hpp"
 #include "hk/placement.hpp"
 #include "hk/record.hpp"
+#include "hk/run_checks.hpp"
 #include "hk/run_record.hpp"
 #include "hk/system.hpp"
 
@@ -150,6 +151,13 @@ void collective_step(const Context& ctx, Step&& step) {
   message.resize(static_cast<std::size_t>(length));
   HK_MPI_CHECK(MPI_Bcast(message.data(), length, MPI_CHAR, first, ctx.comm));
   throw StepFailed{worst, message};
+}
+
+// The OpenMP threads that run must be the threads asked for (an OMP_THREAD_LIMIT, a resource
+// limit): else a RuntimeError, and the run is recorded as an error, never as ok.
+void check_thread_count(int threads) {
+  if (const std::string problem = thread_count_problem(threads, threads_in_parallel_region()); !problem.empty())
+    throw RuntimeError(problem);
 }
 
 // Rank 0 appends the record at the end: refuse now, before any work, when it could not.
@@ -335,6 +343,7 @@ int run_collectively(Invocation& inv, Context& ctx, json& record) {
     collective_step(ctx, [&] {
       if (ctx.is_root()) check_record_files(inv);
     });
+    collective_step(ctx, [&] { check_thread_count(ctx.threads); });
     collective_step(ctx, [&] { check_node_memory(ctx, kernel); });
     collective_step(ctx, [&] { kernel.setup(ctx); });
     reduce_timings(ctx, run_repetitions(ctx, kernel, common), kernel.work(), record);
@@ -389,6 +398,12 @@ int kernel_main(int argc, char** argv) {
   ctx.threads = inv.threads;
   ctx.thread_level_provided = mpi->provided();
   ctx.common = &inv.cli->common;
+  // Checked before anything else: with another world than asked for (each process a singleton of
+  // another MPI's launcher), collectives would "succeed" on the wrong world. No record is written.
+  if (const std::string problem = world_size_problem(inv.cli->common.expect_ranks, ctx.size); !problem.empty()) {
+    if (ctx.rank == 0) print_error(problem);
+    return kExitRuntime;
+  }
   json record = start_record(inv, ctx, *mpi);
   try {
     HK_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &ctx.comm));

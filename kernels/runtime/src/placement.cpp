@@ -34,6 +34,9 @@ std::vector<ThreadPlacement> local_placement(int rank, int threads) {
       entry.host_cpus = cpus;
     }
   }
+  // Fewer threads than asked (OMP_THREAD_LIMIT: hk-kernel records that run as an error) leave
+  // entries unfilled: they are no thread, and no other host.
+  std::erase_if(placement, [](const ThreadPlacement& entry) { return entry.host.empty(); });
   return placement;
 }
 

@@ -26,6 +26,7 @@ struct CommonOptions {
   std::string out;  // JSONL file to append the record to; empty: no file
   std::string csv;  // CSV file; empty: derived from `out` (.jsonl -> .csv)
   bool strict_placement = false;
+  int expect_ranks = 0;  // hk-kernel --expect-ranks (set by hk): MPI_COMM_WORLD's size must be this; 0: unchecked
 };
 
 struct Verification {
