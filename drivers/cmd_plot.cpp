@@ -11,7 +11,7 @@
 #include "command.hpp"
 #include "hk/errors.hpp"
 #include "hk/kernel.hpp"  // HK_CONCAT, used by HK_REGISTER_COMMAND
-#include "launch.hpp"
+#include "executor.hpp"
 #include "plot_script.hpp"
 
 #ifndef HK_PLOT_SCRIPT

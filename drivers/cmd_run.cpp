@@ -1,52 +1,172 @@
 // hk run KERNEL --ranks R --threads T [kernel options]: validates everything first, composes the
-// mpirun (or srun) command with explicit hybrid binding, prints it, runs it, returns its status.
-// hk-kernel prints the human summary and appends the record.
-#include <fmt/format.h>
+// mpirun (or srun) command with explicit hybrid binding, prints it, runs it in the foreground and
+// returns what it means. hk-kernel prints the human summary; the record it writes is finished
+// (classified, placement checked) and appended to --out by hk.
+//
+// A composition of the pipeline (docs/architecture.md): one planned mix -> configuration ->
+// foreground executor (signals forwarded, --timeout) -> finisher -> exit status:
+//   0 ok, 1 verification failed, 2 bad input (also hk-kernel's refusal), 3 anything else that
+//   failed at run time: a launch the launcher could not start, a crash, and --timeout (status
+//   timeout in the record); 128 + signal when hk run itself was stopped by SIGINT/SIGTERM/SIGHUP.
+#include <unistd.h>
 
-#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 
 #include "command.hpp"
+#include "configuration.hpp"
+#include "executor.hpp"
+#include "finisher.hpp"
+#include "hk/cli.hpp"
 #include "hk/errors.hpp"
+#include "hk/record.hpp"
+#include "hk/system.hpp"
 #include "mix_options.hpp"
+#include "topology.hpp"
 
 namespace {
+
+namespace fs = std::filesystem;
+namespace pl = hk::pipeline;
 
 struct RunState {
   int ranks = 1;
   int threads = 0;
+  double timeout_s = 0;
+  int machine_cores = 0;  // this machine's physical cores (hwloc)
   hk::LaunchOptions launch;
   std::unique_ptr<hk::KernelCli> kernels;
 };
 
+// Where the finished record goes: --out (JSONL) and --csv (default: --out with .csv).
+struct RecordTarget {
+  std::string jsonl, csv;
+};
+
+RecordTarget record_target(const CLI::App& sub) {
+  RecordTarget t;
+  const CLI::Option* out = sub.get_option("--out");
+  const CLI::Option* csv = sub.get_option("--csv");
+  if (out->count() > 0) t.jsonl = out->as<std::string>();
+  if (csv->count() > 0) t.csv = csv->as<std::string>();
+  else if (!t.jsonl.empty()) t.csv = hk::csv_path_for(t.jsonl);
+  return t;
+}
+
+// The record file is checked before anything starts: a run must not compute and then lose it.
+void check_appendable(const std::string& path, const char* option) {
+  if (path.empty()) return;
+  if (const std::string problem = hk::append_problem(path); !problem.empty())
+    throw hk::UsageError(fmt::format("{}: '{}' cannot be written: {}; nothing was run", option, path, problem));
+}
+
+// The record hk-kernel writes during the run: a private file, so that hk finds exactly this run's
+// record whoever else appends to --out. Next to --out (the file system the ranks write --out on),
+// else in the temporary directory. Removed afterwards.
+class PrivateRecord {
+ public:
+  explicit PrivateRecord(const RecordTarget& target) {
+    const std::string name = fmt::format("hk-run-{}-{}", hk::host_name(), getpid());
+    if (!target.jsonl.empty()) {
+      const fs::path out(target.jsonl);
+      base_ = (out.has_parent_path() ? out.parent_path() : fs::path(".")) / ("." + out.filename().string() + "." + name);
+    } else {
+      base_ = temporary_directory() / name;
+    }
+  }
+  ~PrivateRecord() {
+    std::error_code ignored;
+    fs::remove(jsonl(), ignored);
+    fs::remove(csv(), ignored);
+  }
+  PrivateRecord(const PrivateRecord&) = delete;
+  PrivateRecord& operator=(const PrivateRecord&) = delete;
+  std::string jsonl() const { return base_.string() + ".jsonl"; }
+  std::string csv() const { return base_.string() + ".csv"; }
+
+ private:
+  static fs::path temporary_directory() {
+    std::error_code error;
+    const fs::path dir = fs::temp_directory_path(error);  // TMPDIR when it is a directory
+    return error ? fs::path("/tmp") : dir;
+  }
+  fs::path base_;
+};
+
+pl::Configuration plan_run(RunState& s, const CLI::App& sub) {
+  pl::PlannedRun run;
+  run.mix = {s.ranks, hk::resolve_threads(s.threads)};
+  run.nodes = s.launch.nodes;
+  run.families = {run.mix.threads};
+  s.machine_cores = hk::read_topology().cores;
+  return pl::make_configuration(sub.get_name(), hk::kernel_args(sub), run, pl::launch_settings(s.launch, s.machine_cores));
+}
+
+// 3 for everything that failed at run time but hk-kernel's own "bad input" (2).
+int exit_status(const pl::Finished& f, const pl::ChildOutcome& outcome, bool own_record) {
+  if (f.verdict.status == "ok") return hk::kExitOk;
+  if (f.verdict.status == "verify_failed") return hk::kExitVerifyFailed;
+  if (f.verdict.status == "error" && !own_record && outcome.exited && outcome.exit_status == hk::kExitUsage &&
+      !pl::launch_failure_in_text(outcome.stderr_tail))
+    return hk::kExitUsage;
+  return hk::kExitRuntime;
+}
+
+int finish_run(const RunState& s, const pl::Configuration& config, const pl::ChildOutcome& outcome,
+               const RecordTarget& target, const std::string& started_at) {
+  const bool own_record = fs::exists(config.record_path);
+  pl::Finished f = pl::finish(config, outcome, s.timeout_s, started_at, "hk run");
+  for (const auto& problem : f.placement_problems)
+    std::cerr << fmt::format("hk: WARNING: placement does not match the binding asked for: {}\n", problem);
+  const int status = exit_status(f, outcome, own_record);
+  if (status != hk::kExitUsage) {  // bad input refused by hk-kernel leaves no record, as in hk-kernel
+    pl::append_record(f.record, target.jsonl, target.csv);
+    if (!target.jsonl.empty()) std::cout << fmt::format("hk: record ({}) appended to {}\n", f.verdict.status, target.jsonl);
+  }
+  if (f.verdict.status == "timeout")
+    std::cerr << fmt::format("hk: error: the run exceeded --timeout {} s: the whole launch was killed (status timeout)\n",
+                             s.timeout_s);
+  else if (status == hk::kExitRuntime)
+    std::cerr << fmt::format("hk: error: the run {}: {}\n", f.verdict.status == "crashed" ? "crashed" : "failed",
+                             f.verdict.reason);
+  return status;
+}
+
 int run_kernel(RunState& s, CLI::App& run) {
-  CLI::App* sub = run.get_subcommands().front();
-  const std::string kernel_name = sub->get_name();
-  for (const auto& [name, kernel] : s.kernels->kernels)
-    if (name == kernel_name) kernel->check_options();
-  s.threads = hk::resolve_threads(s.threads);
-  hk::LaunchSpec spec;
-  spec.ranks = s.ranks;
-  spec.threads = s.threads;
-  spec.nodes = s.launch.nodes;
-  spec.cores_per_node = hk::cores_per_node(s.launch);
-  spec.oversubscribe = s.launch.oversubscribe;
-  spec.launcher = s.launch.launcher;
-  spec.launcher_path = s.launch.launcher_path;
-  spec.kernel_exe = s.launch.kernel_exe;
-  spec.kernel = kernel_name;
-  spec.kernel_args = hk::forwarded_args(*sub);
-  const hk::LaunchCommand command = hk::compose_launch(spec);
-  if (hk::oversubscribed(spec)) {
+  const CLI::App& sub = *run.get_subcommands().front();
+  const RecordTarget target = record_target(sub);
+  pl::Configuration config = plan_run(s, sub);
+  const PrivateRecord record(target);
+  pl::compose(config, record.jsonl(), record.csv());
+  if (config.oversubscribed) {
     std::cerr << fmt::format(
         "hk: WARNING: {} ranks x {} threads oversubscribe {} core(s) per node: ranks and threads are left unbound "
         "and timings are not representative\n",
-        spec.ranks, spec.threads, spec.cores_per_node);
+        config.spec.ranks, config.spec.threads, config.spec.cores_per_node);
   }
-  std::cout << "hk: " << command.display() << "\n" << std::flush;
+  std::cout << "hk: " << config.command.display() << "\n" << std::flush;
   if (s.launch.dry_run) return hk::kExitOk;
-  return hk::run_and_wait(command, /*own_group=*/false);
+  check_appendable(target.jsonl, "--out");
+  check_appendable(target.csv, "--csv");
+  hk::check_runnable_here(config.spec, s.machine_cores);
+
+  const std::string started_at = hk::utc_timestamp();
+  pl::ChildLimits limits;
+  limits.timeout_s = s.timeout_s;
+  pl::ChildOutcome outcome;
+  {
+    const pl::StopSignals signals;
+    pl::StopSignals::set_limits(limits);
+    outcome = pl::run_in_group(config.command, pl::ChildIo::foreground(), limits);
+  }
+  if (outcome.interrupted) {
+    std::cerr << fmt::format("hk: interrupted by {}: the whole launch was killed, nothing recorded\n",
+                             pl::StopSignals::signal_name());
+    return 128 + pl::StopSignals::signal_number();
+  }
+  return finish_run(s, config, outcome, target, started_at);
 }
 
 std::function<int()> setup_run(CLI::App& run) {
@@ -58,6 +178,10 @@ std::function<int()> setup_run(CLI::App& run) {
     hk::add_int_option(*sub, "--threads", state->threads, 1, 4096, "OpenMP threads per rank")
         ->default_str("OMP_NUM_THREADS or 1")
         ->group("Mix");
+    hk::add_real_option(*sub, "--timeout", state->timeout_s, 0, 1e7, true,
+                        "seconds before the whole launch is killed (status timeout, exit status 3)")
+        ->default_str("none")
+        ->group("Launch");
     hk::add_launch_options(*sub, state->launch);
   }
   return [state, &run] { return run_kernel(*state, run); };

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "topology.hpp"
 
 namespace hk {
 
@@ -46,8 +45,11 @@ std::vector<std::string> forwarded_args(const CLI::App& app) {
   return args;
 }
 
-int cores_per_node(const LaunchOptions& options) {
-  return options.cores > 0 ? options.cores : read_topology().cores;
+std::vector<std::string> kernel_args(const CLI::App& app) {
+  std::vector<std::string> args;
+  for (const auto& word : forwarded_args(app))
+    if (word.rfind("--out=", 0) != 0 && word.rfind("--csv=", 0) != 0) args.push_back(word);
+  return args;
 }
 
 std::unique_ptr<KernelCli> add_kernel_subcommands(CLI::App& parent, bool with_threads) {

@@ -28,8 +28,8 @@ void add_launch_options(CLI::App& app, LaunchOptions& options);
 const std::set<std::string>& hk_only_options();
 // The kernel options given on `app`, as --name=value words for hk-kernel (safe for negatives).
 std::vector<std::string> forwarded_args(const CLI::App& app);
-// Cores per node: --cores if given, else hwloc's physical cores.
-int cores_per_node(const LaunchOptions& options);
+// The same without --out and --csv: the kernel's own options, the record files being the pipeline's.
+std::vector<std::string> kernel_args(const CLI::App& app);
 // Mirrors each kernel's options as a subcommand of `parent` (for validation before launch);
 // the returned CLI keeps the kernels the options are bound to.
 std::unique_ptr<KernelCli> add_kernel_subcommands(CLI::App& parent, bool with_threads);

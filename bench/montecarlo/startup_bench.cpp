@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "hk/record.hpp"
+#include "executor.hpp"
 #include "hk/stats.hpp"
-#include "launch.hpp"
 
 namespace {
 

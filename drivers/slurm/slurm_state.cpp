@@ -168,25 +168,6 @@ TaskStatus classify(const std::string& key, const QueueEntry* queue, bool queue_
   return status;
 }
 
-std::vector<std::pair<int, int>> parse_mixes(const std::string& text) {
-  static const std::regex mix(R"(([0-9]{1,7})x([0-9]{1,5}))");
-  std::vector<std::pair<int, int>> mixes;
-  std::istringstream items(text);
-  std::string item;
-  while (std::getline(items, item, ',')) {
-    std::smatch match;
-    if (!std::regex_match(item, match, mix) || std::stoi(match[1]) < 1 || std::stoi(match[2]) < 1)
-      throw UsageError(fmt::format(
-          "--mixes: must be a comma-separated list of RANKSxTHREADS with both at least 1, e.g. 2x1,1x2 (got '{}')",
-          text));
-    mixes.emplace_back(std::stoi(match[1]), std::stoi(match[2]));
-  }
-  if (mixes.empty() || text.back() == ',')
-    throw UsageError(fmt::format("--mixes: must be a comma-separated list of RANKSxTHREADS, e.g. 2x1,1x2 (got '{}')",
-                                 text));
-  return mixes;
-}
-
 bool valid_time_limit(const std::string& text) {
   static const std::regex limit(R"([0-9]+(:[0-9]+){0,2}|[0-9]+-[0-9]+(:[0-9]+){0,2})");
   return std::regex_match(text, limit);

@@ -55,9 +55,6 @@ struct TaskStatus {
 TaskStatus classify(const std::string& key, const QueueEntry* queue, bool queue_ok, const JobCompEntry* jobcomp,
                     const Marker* marker, const std::string& log_text);
 
-// "2x1,1x2" -> {{2,1},{1,2}}; throws UsageError naming --mixes on bad input.
-std::vector<std::pair<int, int>> parse_mixes(const std::string& text);
-
 // A Slurm time limit as sbatch accepts it: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
 bool valid_time_limit(const std::string& text);
 

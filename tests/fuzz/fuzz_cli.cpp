@@ -50,8 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       spec.threads = cli->common.threads > 0 ? cli->common.threads : 1;
       spec.cores_per_node = 2;
       spec.oversubscribe = (size % 2) == 0;
-      spec.kernel_exe = "hk-kernel";
-      spec.kernel = "montecarlo";
+      spec.program = {"hk-kernel", "montecarlo"};
       (void)hk::compose_launch(spec).display();
     }
   } catch (const CLI::ParseError&) {

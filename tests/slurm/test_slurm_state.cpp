@@ -88,14 +88,7 @@ TEST(SlurmMarkers, WithoutJobCompTheMarkersAndTheLogDecide) {
   EXPECT_EQ(classify("6", nullptr, true, nullptr, nullptr, "").state, State::unknown);
 }
 
-TEST(SlurmOptions, MixesAndTimeLimits) {
-  const auto mixes = parse_mixes("2x1,1x2");
-  ASSERT_EQ(mixes.size(), 2u);
-  EXPECT_EQ(mixes[1], std::make_pair(1, 2));
-  EXPECT_THROW(parse_mixes("2x0"), hk::UsageError);
-  EXPECT_THROW(parse_mixes("2x1,"), hk::UsageError);
-  EXPECT_THROW(parse_mixes(""), hk::UsageError);
-  EXPECT_THROW(parse_mixes("two"), hk::UsageError);
+TEST(SlurmOptions, TimeLimits) {
   for (const char* ok : {"10", "1:00", "1:00:00", "2-0", "2-12:30", "2-12:30:00"}) EXPECT_TRUE(valid_time_limit(ok)) << ok;
   for (const char* bad : {"", "soon", "1h", "1:2:3:4", "-5"}) EXPECT_FALSE(valid_time_limit(bad)) << bad;
 }

@@ -97,6 +97,34 @@ case $case_name in
     "$CHECK" "$dir/runs.jsonl" --count 3 --status ok --same /result/estimate_bits || fail "after resume"
     [ "$(field "$dir/runs.jsonl" 'r["sweep"]["key"]' | sort -u | wc -l)" = 3 ] || fail "a configuration ran twice"
     ;;
+  lock)  # a second sweep into a directory another sweep is writing is refused (exit 2), the first goes on
+    HK_FAKE_MODE="1x1=sleep" "$HK" sweep montecarlo "${small[@]}" --reps 1 --mixes 1x1,2x1 --cores 2 \
+      --kernel-exe "$FAKE_KERNEL" --out "$dir" >"$dir/log" 2>&1 &
+    sweep=$!
+    for _ in $(seq 300); do [ -s "$HK_FAKE_PIDS" ] && break; sleep 0.1; done
+    [ -s "$HK_FAKE_PIDS" ] || fail "the first sweep never started"
+    out=$("$HK" sweep montecarlo "${small[@]}" --reps 1 --mixes 2x1 --cores 2 --out "$dir" 2>&1)
+    status=$?
+    echo "$out"
+    [ $status = 2 ] || fail "second sweep: exit status $status, expected 2"
+    grep -q "is in use by another hk sweep (pid $sweep " <<<"$out" || fail "no clear line naming the first sweep"
+    kill -INT $sweep
+    wait $sweep
+    [ -z "$(alive)" ] || fail "orphans left: $(alive)"
+    [ ! -e "$dir/runs.jsonl" ] || [ "$(lines "$dir/runs.jsonl")" = 0 ] || fail "the refused sweep recorded something"
+    "$HK" sweep montecarlo "${small[@]}" --reps 1 --mixes 2x1 --cores 2 --out "$dir" || fail "the lock was not released"
+    ;;
+  resume_key)  # --resume reruns what another --reps, --warmup or --seed would change, and skips the rest
+    "$HK" sweep montecarlo "${small[@]}" --reps 1 --mixes 2x1 --cores 2 --out "$dir" || fail "first sweep"
+    for options in "--reps 2 --warmup 0" "--reps 2 --warmup 0" "--reps 2 --warmup 0 --seed 7" "--reps 2 --seed 7 --warmup 1"; do
+      # shellcheck disable=SC2086
+      "$HK" sweep montecarlo --samples 200000 $options --mixes 2x1 --cores 2 --out "$dir" --resume ||
+        fail "resume with $options"
+    done
+    [ "$(lines "$dir/runs.jsonl")" = 4 ] || fail "expected 4 records (reps 1; reps 2; seed 7; warm-up 1), got $(lines "$dir/runs.jsonl")"
+    [ "$(field "$dir/runs.jsonl" '(r["reps"], r["seed"], r["warmup"])' | tr '\n' ' ')" = \
+      "(1, 20261123, 0) (2, 20261123, 0) (2, 7, 0) (2, 7, 1) " ] || fail "records: $(field "$dir/runs.jsonl" '(r["reps"], r["seed"], r["warmup"])')"
+    ;;
   dry_run)  # exact commands, hybrid binding as hk run, srun too, nothing run
     out=$("$HK" sweep all --reps 1 --cores 4 --out "$dir" --dry-run) || fail "dry run exit"
     echo "$out"

@@ -12,14 +12,18 @@
 #include <fstream>
 #include <thread>
 
-#include "child.hpp"
+#include "executor.hpp"
 #include "hk/errors.hpp"
 #include "hk/record.hpp"
-#include "outcome.hpp"
+#include "hk/record_file.hpp"
+#include "files.hpp"
+#include "finisher.hpp"
+#include "resume.hpp"
+#include "sweep_directory.hpp"
 #include "plan.hpp"
 
 namespace fs = std::filesystem;
-using hk::sweep::Mix;
+using hk::pipeline::Mix;
 using nlohmann::json;
 
 namespace {
@@ -37,7 +41,7 @@ std::vector<std::string> labels(const std::vector<Mix>& mixes) {
   return out;
 }
 
-std::vector<std::string> labels(const std::vector<hk::sweep::PlannedRun>& runs) {
+std::vector<std::string> labels(const std::vector<hk::pipeline::PlannedRun>& runs) {
   std::vector<std::string> out;
   for (const auto& r : runs) out.push_back(r.mix.label());
   return out;
@@ -71,18 +75,18 @@ std::vector<pid_t> read_pids(const std::string& path) {
 // ---- mix enumeration -------------------------------------------------------------------------
 
 TEST(Plan, DivisorMixesMostRanksFirst) {
-  EXPECT_EQ(labels(hk::sweep::divisor_mixes(1)), (std::vector<std::string>{"1x1"}));
-  EXPECT_EQ(labels(hk::sweep::divisor_mixes(2)), (std::vector<std::string>{"2x1", "1x2"}));
-  EXPECT_EQ(labels(hk::sweep::divisor_mixes(12)),
+  EXPECT_EQ(labels(hk::pipeline::divisor_mixes(1)), (std::vector<std::string>{"1x1"}));
+  EXPECT_EQ(labels(hk::pipeline::divisor_mixes(2)), (std::vector<std::string>{"2x1", "1x2"}));
+  EXPECT_EQ(labels(hk::pipeline::divisor_mixes(12)),
             (std::vector<std::string>{"12x1", "6x2", "4x3", "3x4", "2x6", "1x12"}));
-  EXPECT_EQ(hk::sweep::divisor_mixes(7).size(), 2u);  // a prime: pure MPI and pure OpenMP only
+  EXPECT_EQ(hk::pipeline::divisor_mixes(7).size(), 2u);  // a prime: pure MPI and pure OpenMP only
 }
 
 TEST(Plan, ParseMixes) {
-  EXPECT_EQ(labels(hk::sweep::parse_mixes("4x1,2x2,1x4")), (std::vector<std::string>{"4x1", "2x2", "1x4"}));
+  EXPECT_EQ(labels(hk::pipeline::parse_mixes("4x1,2x2,1x4")), (std::vector<std::string>{"4x1", "2x2", "1x4"}));
   for (const std::string bad : {"", "4", "4x", "x4", "0x1", "2x0", "a x1", "4x1,", "4x1,4x1", "-1x2", "2x2x2"}) {
     try {
-      hk::sweep::parse_mixes(bad);
+      hk::pipeline::parse_mixes(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";
     } catch (const hk::UsageError& e) {
       EXPECT_EQ(std::string(e.what()).rfind("--mixes: must be", 0), 0u) << e.what();
@@ -90,26 +94,53 @@ TEST(Plan, ParseMixes) {
   }
 }
 
+// The one parser of --mixes (hk sweep, hk slurm submit): hk run's limits, duplicates refused.
+TEST(Plan, ParseMixesLimits) {
+  EXPECT_EQ(labels(hk::pipeline::parse_mixes("1048576x1,1x4096")), (std::vector<std::string>{"1048576x1", "1x4096"}));
+  for (const std::string bad : {"2x99999", "1048577x1", "1x4097", "2x1,1x2,2x1", "99999999999x1"})
+    EXPECT_THROW(hk::pipeline::parse_mixes(bad), hk::UsageError) << bad;
+}
+
+// Issue 13, item 16: --mixes "" is an error, not "every mix".
+TEST(Plan, AnEmptyMixListIsRefused) {
+  hk::pipeline::PlanRequest request;
+  request.cores_per_node = 2;
+  EXPECT_EQ(hk::pipeline::plan(request).size(), 2u);  // no --mixes: every mix of the budget
+  request.mixes_given = true;
+  EXPECT_THROW(hk::pipeline::plan(request), hk::UsageError);
+}
+
+TEST(Plan, EveryNodeCountIsPlannedOnItsOwnBudget) {
+  hk::pipeline::PlanRequest request;
+  request.cores_per_node = 2;
+  request.node_counts = {1, 2};
+  const auto runs = hk::pipeline::plan(request);
+  ASSERT_EQ(runs.size(), 4u);  // 2x1 1x2 on one node; 4x1 2x2 on two (1x4 cannot spread)
+  EXPECT_EQ(runs[2].mix.label(), "4x1");
+  EXPECT_EQ(runs[2].nodes, 2);
+  EXPECT_EQ(runs[3].mix.label(), "2x2");
+}
+
 TEST(Plan, CoreCountsArePowersOfTwoThenTheBudget) {
-  EXPECT_EQ(hk::sweep::scaling_core_counts(1), (std::vector<int>{1}));
-  EXPECT_EQ(hk::sweep::scaling_core_counts(2), (std::vector<int>{1, 2}));
-  EXPECT_EQ(hk::sweep::scaling_core_counts(8), (std::vector<int>{1, 2, 4, 8}));
-  EXPECT_EQ(hk::sweep::scaling_core_counts(6), (std::vector<int>{1, 2, 4, 6}));
+  EXPECT_EQ(hk::pipeline::scaling_core_counts(1), (std::vector<int>{1}));
+  EXPECT_EQ(hk::pipeline::scaling_core_counts(2), (std::vector<int>{1, 2}));
+  EXPECT_EQ(hk::pipeline::scaling_core_counts(8), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(hk::pipeline::scaling_core_counts(6), (std::vector<int>{1, 2, 4, 6}));
 }
 
 TEST(Plan, FamilyFillsARankThenAddsRanks) {
   Mix m;
-  ASSERT_TRUE(hk::sweep::family_member(4, 1, m));
+  ASSERT_TRUE(hk::pipeline::family_member(4, 1, m));
   EXPECT_EQ(m.label(), "1x1");
-  ASSERT_TRUE(hk::sweep::family_member(4, 2, m));
+  ASSERT_TRUE(hk::pipeline::family_member(4, 2, m));
   EXPECT_EQ(m.label(), "1x2");
-  ASSERT_TRUE(hk::sweep::family_member(4, 8, m));
+  ASSERT_TRUE(hk::pipeline::family_member(4, 8, m));
   EXPECT_EQ(m.label(), "2x4");
-  EXPECT_FALSE(hk::sweep::family_member(3, 4, m));  // 4 cores cannot be ranks of 3 threads
+  EXPECT_FALSE(hk::pipeline::family_member(3, 4, m));  // 4 cores cannot be ranks of 3 threads
 }
 
 TEST(Plan, StrongFamiliesShareMembersAndTheBaseline) {
-  const auto runs = hk::sweep::plan_runs(hk::sweep::divisor_mixes(4), hk::sweep::Scaling::strong);
+  const auto runs = hk::pipeline::plan_runs(hk::pipeline::divisor_mixes(4), hk::pipeline::Scaling::strong);
   EXPECT_EQ(labels(runs), (std::vector<std::string>{"1x1", "2x1", "1x2", "4x1", "2x2", "1x4"}));
   EXPECT_EQ(runs[0].families, (std::vector<int>{1, 2, 4}));  // 1x1: every family's origin
   EXPECT_EQ(runs[2].families, (std::vector<int>{2, 4}));     // 1x2: on the way to 2x2 and to 1x4
@@ -117,12 +148,12 @@ TEST(Plan, StrongFamiliesShareMembersAndTheBaseline) {
 }
 
 TEST(Plan, NoScalingIsTheFullMixesOnly) {
-  const auto runs = hk::sweep::plan_runs(hk::sweep::parse_mixes("2x1,1x2"), hk::sweep::Scaling::none);
+  const auto runs = hk::pipeline::plan_runs(hk::pipeline::parse_mixes("2x1,1x2"), hk::pipeline::Scaling::none);
   EXPECT_EQ(labels(runs), (std::vector<std::string>{"2x1", "1x2"}));
 }
 
 TEST(Plan, WeakScalesTheProblemWithTheCores) {
-  const auto runs = hk::sweep::plan_runs(hk::sweep::parse_mixes("4x1,1x4"), hk::sweep::Scaling::weak);
+  const auto runs = hk::pipeline::plan_runs(hk::pipeline::parse_mixes("4x1,1x4"), hk::pipeline::Scaling::weak);
   EXPECT_EQ(labels(runs), (std::vector<std::string>{"1x1", "2x1", "1x2", "4x1", "1x4"}));
   EXPECT_DOUBLE_EQ(runs[0].weak_factor, 0.25);
   EXPECT_DOUBLE_EQ(runs[1].weak_factor, 0.5);
@@ -130,38 +161,72 @@ TEST(Plan, WeakScalesTheProblemWithTheCores) {
 }
 
 TEST(Plan, ScalingNames) {
-  EXPECT_EQ(hk::sweep::parse_scaling("weak"), hk::sweep::Scaling::weak);
-  EXPECT_THROW(hk::sweep::parse_scaling("medium"), hk::UsageError);
+  EXPECT_EQ(hk::pipeline::parse_scaling("weak"), hk::pipeline::Scaling::weak);
+  EXPECT_THROW(hk::pipeline::parse_scaling("medium"), hk::UsageError);
 }
 
 // ---- resume keys -------------------------------------------------------------------------------
 
+json record_of(const std::string& kernel, const std::string& variant, const json& params, int ranks, int threads) {
+  return {{"kernel", kernel}, {"variant", variant}, {"params", params}, {"ranks", ranks}, {"threads", threads},
+          {"nodes", 1}, {"reps", 5}, {"warmup", 1}, {"seed", 20261123u}, {"status", "ok"}};
+}
+
 TEST(Resume, KeyOfARecordReadBackMatchesTheKeyOfTheConfiguration) {
   const json params = {{"problem", "pi"}, {"samples", 200000000ull}, {"block_samples", 65536}, {"rate", 0.05}};
-  const std::string before = hk::sweep::resume_key("montecarlo", "pi", params, 2, 1, 1);
-  json record = {{"kernel", "montecarlo"}, {"variant", "pi"}, {"params", params}, {"ranks", 2},
-                 {"threads", 1},           {"nodes", 1},        {"status", "ok"}};
+  const json record = record_of("montecarlo", "pi", params, 2, 1);
+  const std::string before = hk::pipeline::resume_key(record);
+  ASSERT_FALSE(before.empty());
   const json read_back = json::parse(record.dump());  // through text, as resume reads it
-  EXPECT_EQ(hk::sweep::resume_key(read_back), before);
-  EXPECT_NE(hk::sweep::resume_key("montecarlo", "pi", params, 1, 2, 1), before);  // another mix
+  EXPECT_EQ(hk::pipeline::resume_key(read_back), before);
+  EXPECT_NE(hk::pipeline::resume_key(record_of("montecarlo", "pi", params, 1, 2)), before);  // another mix
   json other = params;
   other["samples"] = 100;
-  EXPECT_NE(hk::sweep::resume_key("montecarlo", "pi", other, 2, 1, 1), before);  // another problem
-  EXPECT_NE(hk::sweep::resume_key("montecarlo", "option", params, 2, 1, 1), before);
+  EXPECT_NE(hk::pipeline::resume_key(record_of("montecarlo", "pi", other, 2, 1)), before);  // another problem
+  EXPECT_NE(hk::pipeline::resume_key(record_of("montecarlo", "option", params, 2, 1)), before);
+}
+
+// Issue 13, item 7: what changes the result or its statistics is part of the key.
+TEST(Resume, SeedRepsAndWarmupArePartOfTheKey) {
+  const json record = record_of("montecarlo", "pi", {{"samples", 1000}}, 2, 1);
+  const std::string key = hk::pipeline::resume_key(record);
+  for (const auto& [name, value] : std::vector<std::pair<std::string, json>>{
+           {"seed", 7u}, {"reps", 3}, {"warmup", 0}, {"nodes", 2}}) {
+    json changed = record;
+    changed[name] = value;
+    EXPECT_NE(hk::pipeline::resume_key(changed), key) << name;
+  }
+}
+
+// Issue 13, item 14: a line that is JSON but not a record is skipped with a warning, never trusted.
+TEST(Resume, MalformedRecordsAreSkippedWithAWarning) {
+  const std::string dir = temp_dir("resume-malformed");
+  const std::string path = dir + "/runs.jsonl";
+  hk::append_line(path, R"({"status":1})");
+  hk::append_line(path, R"({})");
+  hk::append_line(path, R"({"status":"ok","kernel":3})");
+  hk::append_record_jsonl(path, record_of("k", "v", {{"n", 8}}, 1, 1));
+  const auto done = hk::pipeline::ok_runs(path);
+  EXPECT_EQ(done.keys.size(), 1u);
+  EXPECT_EQ(done.warnings.size(), 3u);
+  for (const auto& w : done.warnings) EXPECT_NE(w.find(path), std::string::npos) << w;
+  fs::remove_all(dir);
 }
 
 TEST(Resume, OnlyOkRecordsAreSkipped) {
   const std::string dir = temp_dir("resume");
   const std::string path = dir + "/runs.jsonl";
   const json params = {{"n", 8}};
-  for (const auto& [status, ranks] : std::vector<std::pair<std::string, int>>{{"ok", 1}, {"crashed", 2}, {"timeout", 4}})
-    hk::append_record_jsonl(path, {{"kernel", "k"}, {"variant", "v"}, {"params", params}, {"ranks", ranks},
-                                   {"threads", 1}, {"nodes", 1}, {"status", status}});
-  const auto keys = hk::sweep::ok_keys(path);
-  EXPECT_EQ(keys.size(), 1u);
-  EXPECT_TRUE(keys.count(hk::sweep::resume_key("k", "v", params, 1, 1, 1)));
-  EXPECT_FALSE(keys.count(hk::sweep::resume_key("k", "v", params, 2, 1, 1)));
-  EXPECT_TRUE(hk::sweep::ok_keys(dir + "/missing.jsonl").empty());
+  for (const auto& [status, ranks] : std::vector<std::pair<std::string, int>>{{"ok", 1}, {"crashed", 2}, {"timeout", 4}}) {
+    json record = record_of("k", "v", params, ranks, 1);
+    record["status"] = status;
+    hk::append_record_jsonl(path, record);
+  }
+  const auto done = hk::pipeline::ok_runs(path);
+  EXPECT_EQ(done.keys.size(), 1u);
+  EXPECT_TRUE(done.keys.count(hk::pipeline::resume_key(record_of("k", "v", params, 1, 1))));
+  EXPECT_FALSE(done.keys.count(hk::pipeline::resume_key(record_of("k", "v", params, 2, 1))));
+  EXPECT_TRUE(hk::pipeline::ok_runs(dir + "/missing.jsonl").keys.empty());
   fs::remove_all(dir);
 }
 
@@ -233,55 +298,72 @@ TEST(Appender, ConcurrentReaderNeverSeesAPartialLine) {
 
 // ---- classification ----------------------------------------------------------------------------
 
+hk::pipeline::ChildOutcome exited(int status, const std::string& tail = "") {
+  hk::pipeline::ChildOutcome outcome;
+  outcome.exited = true;
+  outcome.exit_status = status;
+  outcome.stderr_tail = tail;
+  return outcome;
+}
+
 TEST(Classify, Statuses) {
-  hk::sweep::ChildOutcome exited0;
-  exited0.exited = true;
-  exited0.exit_status = 0;
-  EXPECT_EQ(hk::sweep::classify(exited0, {{"status", "ok"}}, "", 0).status, "ok");
-  const auto no_record = hk::sweep::classify(exited0, nullptr, "", 0);
+  using hk::pipeline::classify;
+  EXPECT_EQ(classify(exited(0), {{"status", "ok"}}, 0).status, "ok");
+  const auto no_record = classify(exited(0), nullptr, 0);
   EXPECT_EQ(no_record.status, "error");
   EXPECT_NE(no_record.error.find("no record"), std::string::npos);
 
-  hk::sweep::ChildOutcome exited1 = exited0;
-  exited1.exit_status = 1;
-  EXPECT_EQ(hk::sweep::classify(exited1, {{"status", "verify_failed"}, {"verification", {{"method", "m"}}}}, "", 0)
-                .status,
+  EXPECT_EQ(classify(exited(1), {{"status", "verify_failed"}, {"verification", {{"method", "m"}}}}, 0).status,
             "verify_failed");
-  const auto error = hk::sweep::classify(exited1, nullptr, "line a\nline b", 0);
+  const auto error = classify(exited(1, "line a\nline b"), nullptr, 0);
   EXPECT_EQ(error.status, "error");
   EXPECT_NE(error.error.find("exit status 1"), std::string::npos);
   EXPECT_NE(error.error.find("line b"), std::string::npos);
+  EXPECT_EQ(error.reason.find("line b"), std::string::npos);  // the one-line reason has no tail
 
-  hk::sweep::ChildOutcome rank_died = exited0;
-  rank_died.exit_status = 139;
-  const auto crashed = hk::sweep::classify(
-      rank_died, nullptr, "mpirun noticed that process rank 0 with PID 0 on node vm exited on signal 11 (Segmentation fault).", 0);
+  const auto crashed = classify(
+      exited(139, "mpirun noticed that process rank 0 with PID 0 on node vm exited on signal 11 (Segmentation fault)."),
+      nullptr, 0);
   EXPECT_EQ(crashed.status, "crashed");
   EXPECT_EQ(crashed.signal, SIGSEGV);
-  EXPECT_EQ(hk::sweep::signal_in_text("srun: error: node1: task 3: Killed"), SIGKILL);
-  const auto by_status = hk::sweep::classify(rank_died, nullptr, "Primary job terminated normally", 0);
+  EXPECT_EQ(hk::pipeline::signal_in_text("srun: error: node1: task 3: Killed"), SIGKILL);
+  const auto by_status = classify(exited(139, "Primary job terminated normally"), nullptr, 0);
   EXPECT_EQ(by_status.status, "crashed");
   EXPECT_EQ(by_status.signal, SIGSEGV);
 
-  hk::sweep::ChildOutcome timed_out;
+  hk::pipeline::ChildOutcome timed_out;
   timed_out.timed_out = true;
-  EXPECT_EQ(hk::sweep::classify(timed_out, {{"status", "ok"}}, "", 5).status, "timeout");
-  hk::sweep::ChildOutcome signalled;
+  EXPECT_EQ(classify(timed_out, {{"status", "ok"}}, 5).status, "timeout");
+  hk::pipeline::ChildOutcome signalled;
   signalled.signal = SIGABRT;
-  const auto launcher_died = hk::sweep::classify(signalled, nullptr, "", 0);
+  const auto launcher_died = classify(signalled, nullptr, 0);
   EXPECT_EQ(launcher_died.status, "crashed");
   EXPECT_EQ(launcher_died.signal, SIGABRT);
+}
+
+// Issue 13, item 6: Open MPI exits 132 when it cannot execute the program; that is no signal 4.
+TEST(Classify, ALaunchTheLauncherCouldNotStartIsAnError) {
+  const auto verdict = hk::pipeline::classify(
+      exited(132, "mpirun was unable to launch the specified application as it could not access\nor execute an "
+                  "executable:\nExecutable: /nonexistent/hk-kernel"),
+      nullptr, 0);
+  EXPECT_EQ(verdict.status, "error");
+  EXPECT_EQ(verdict.signal, 0);
+  EXPECT_NE(verdict.reason.find("could not start the program"), std::string::npos) << verdict.reason;
+  EXPECT_NE(verdict.error.find("/nonexistent/hk-kernel"), std::string::npos);
+  // A record whose fields have other types than a record's is no record, never a crash of hk.
+  EXPECT_EQ(hk::pipeline::classify(exited(0), {{"status", 1}}, 0).status, "error");
 }
 
 TEST(Placement, DistinctCoresAreChecked) {
   const json distinct = json::array({{{"host", "a"}, {"rank", 0}, {"thread", 0}, {"cpu", 0}, {"allowed_cpus", "0"}},
                                      {{"host", "a"}, {"rank", 1}, {"thread", 0}, {"cpu", 1}, {"allowed_cpus", "1"}}});
-  EXPECT_TRUE(hk::sweep::placement_mismatches(distinct, true).empty());
+  EXPECT_TRUE(hk::pipeline::placement_mismatches(distinct, true).empty());
   const json shared = json::array({{{"host", "a"}, {"rank", 0}, {"thread", 0}, {"cpu", 0}, {"allowed_cpus", "0-1"}},
                                    {{"host", "a"}, {"rank", 0}, {"thread", 1}, {"cpu", 1}, {"allowed_cpus", "0-1"}}});
-  EXPECT_FALSE(hk::sweep::placement_mismatches(shared, true).empty());
-  EXPECT_TRUE(hk::sweep::placement_mismatches(shared, false).empty());  // unbound was asked for
-  EXPECT_EQ(hk::sweep::parse_cpu_list("0-3,6"), (std::vector<int>{0, 1, 2, 3, 6}));
+  EXPECT_FALSE(hk::pipeline::placement_mismatches(shared, true).empty());
+  EXPECT_TRUE(hk::pipeline::placement_mismatches(shared, false).empty());  // unbound was asked for
+  EXPECT_EQ(hk::pipeline::parse_cpu_list("0-3,6"), (std::vector<int>{0, 1, 2, 3, 6}));
 }
 
 // ---- real child processes ----------------------------------------------------------------------
@@ -290,8 +372,8 @@ class Child : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = temp_dir("child"); }
   void TearDown() override { fs::remove_all(dir_); }
-  hk::sweep::ChildOutcome run(const std::string& script, hk::sweep::ChildLimits limits = {}) {
-    return hk::sweep::run_in_group(shell(script), dir_ + "/out", dir_ + "/err", limits);
+  hk::pipeline::ChildOutcome run(const std::string& script, hk::pipeline::ChildLimits limits = {}) {
+    return hk::pipeline::run_in_group(shell(script), dir_ + "/out", dir_ + "/err", limits);
   }
   std::string dir_;
 };
@@ -300,8 +382,9 @@ TEST_F(Child, ExitStatusAndStderrTail) {
   const auto outcome = run("echo one >&2; echo two >&2; echo three >&2; exit 3");
   EXPECT_TRUE(outcome.exited);
   EXPECT_EQ(outcome.exit_status, 3);
-  EXPECT_EQ(hk::sweep::tail_lines(dir_ + "/err", 2), "two\nthree");
-  const auto verdict = hk::sweep::classify(outcome, nullptr, hk::sweep::tail_lines(dir_ + "/err", 2), 0);
+  EXPECT_EQ(hk::tail_lines(dir_ + "/err", 2), "two\nthree");
+  EXPECT_EQ(outcome.stderr_tail, "one\ntwo\nthree");
+  const auto verdict = hk::pipeline::classify(outcome, nullptr, 0);
   EXPECT_EQ(verdict.status, "error");
   EXPECT_NE(verdict.error.find("three"), std::string::npos);
 }
@@ -310,7 +393,7 @@ TEST_F(Child, CrashIsASignal) {
   const auto outcome = run("kill -SEGV $$");
   EXPECT_FALSE(outcome.exited);
   EXPECT_EQ(outcome.signal, SIGSEGV);
-  const auto verdict = hk::sweep::classify(outcome, nullptr, "", 0);
+  const auto verdict = hk::pipeline::classify(outcome, nullptr, 0);
   EXPECT_EQ(verdict.status, "crashed");
   EXPECT_EQ(verdict.signal, SIGSEGV);
 }
@@ -318,16 +401,16 @@ TEST_F(Child, CrashIsASignal) {
 TEST_F(Child, MissingProgramIsAnError) {
   hk::LaunchCommand c;
   c.argv = {"/nonexistent/hk-kernel"};
-  const auto outcome = hk::sweep::run_in_group(c, dir_ + "/out", dir_ + "/err", {});
+  const auto outcome = hk::pipeline::run_in_group(c, dir_ + "/out", dir_ + "/err", {});
   EXPECT_EQ(outcome.exit_status, 127);
-  EXPECT_NE(hk::sweep::tail_lines(dir_ + "/err", 1).find("cannot start"), std::string::npos);
+  EXPECT_NE(hk::tail_lines(dir_ + "/err", 1).find("cannot start"), std::string::npos);
 }
 
 // The time limit kills the whole tree, including a grandchild in a process group of its own that
 // ignores SIGTERM (as Open MPI's ranks are in their own groups).
 TEST_F(Child, TimeoutKillsTheWholeTree) {
   const std::string pids = dir_ + "/pids";
-  hk::sweep::ChildLimits limits;
+  hk::pipeline::ChildLimits limits;
   limits.timeout_s = 0.5;
   limits.grace_s = 0.5;
   const auto t0 = std::chrono::steady_clock::now();
@@ -338,7 +421,7 @@ TEST_F(Child, TimeoutKillsTheWholeTree) {
                            limits);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(outcome.timed_out);
-  EXPECT_EQ(hk::sweep::classify(outcome, nullptr, "", 0.5).status, "timeout");
+  EXPECT_EQ(hk::pipeline::classify(outcome, nullptr, 0.5).status, "timeout");
   EXPECT_LT(seconds, 5.0);
   const auto started = read_pids(pids);
   EXPECT_EQ(started.size(), 3u);
@@ -348,7 +431,7 @@ TEST_F(Child, TimeoutKillsTheWholeTree) {
 
 TEST_F(Child, StopRequestKillsTheRunAndReturns) {
   std::atomic<bool> stop{false};
-  hk::sweep::ChildLimits limits;
+  hk::pipeline::ChildLimits limits;
   limits.stop = &stop;
   limits.grace_s = 0.5;
   std::thread raiser([&] {

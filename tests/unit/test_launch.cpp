@@ -1,8 +1,16 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "hk/errors.hpp"
+#include "dialect.hpp"
+#include "executor.hpp"
 #include "launch.hpp"
 
 namespace {
@@ -11,9 +19,7 @@ hk::LaunchSpec spec(int ranks, int threads, int cores) {
   s.ranks = ranks;
   s.threads = threads;
   s.cores_per_node = cores;
-  s.kernel_exe = "/bin/hk-kernel";
-  s.kernel = "montecarlo";
-  s.kernel_args = {"--samples=100"};
+  s.program = {"/bin/hk-kernel", "montecarlo", "--samples=100", fmt::format("--threads={}", threads)};
   return s;
 }
 bool has_env(const hk::LaunchCommand& c, const std::string& name, const std::string& value) {
@@ -59,6 +65,105 @@ TEST(Launch, MultiNodeSpreadsRanksEvenly) {
   EXPECT_NE(hk::compose_launch(s).display().find("--map-by ppr:2:node:PE=2"), std::string::npos);
   s.ranks = 3;
   EXPECT_THROW(hk::compose_launch(s), hk::UsageError);
+}
+
+// Issue 13, item 16: the figures in messages do not overflow, and --oversubscribe has a limit.
+TEST(Launch, HugeCountsAreRefusedWithTheirRealProduct) {
+  try {
+    hk::compose_launch(spec(1048576, 4096, 2));
+    FAIL();
+  } catch (const hk::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("= 4294967296 cores"), std::string::npos) << e.what();
+  }
+  auto s = spec(1048576, 1, 2);
+  s.oversubscribe = true;
+  try {
+    hk::compose_launch(s);
+    FAIL() << "mpirun -np 1048576 on 2 cores was composed";
+  } catch (const hk::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("even with --oversubscribe; allowed: ranks x threads <= 32"), std::string::npos)
+        << e.what();
+  }
+  s.ranks = 32;
+  EXPECT_NO_THROW(hk::compose_launch(s));
+}
+
+TEST(Launch, UnknownCoresAreNotChecked) {
+  auto s = spec(64, 4, 0);  // e.g. hk slurm submit on a login node without --cores
+  s.launcher = "srun";
+  EXPECT_NE(hk::compose_launch(s).display().find("--cpu-bind=cores"), std::string::npos);
+}
+
+TEST(Launch, EveryDialectComposesTheSameBindingInItsOwnWords) {
+  for (const auto& dialect : hk::launch_dialects()) {
+    auto s = spec(2, 2, 4);
+    s.dialect = dialect.name;
+    const auto c = hk::compose_launch(s);
+    EXPECT_TRUE(has_env(c, "OMP_PLACES", "cores")) << dialect.name;
+    EXPECT_EQ(c.argv.back(), "--threads=2") << dialect.name;
+  }
+  auto s = spec(2, 2, 4);
+  s.dialect = "nonsense";
+  EXPECT_THROW(hk::compose_launch(s), hk::UsageError);
+}
+
+// Issue 13, item 6: a program or launcher that is not there is refused before anything starts.
+TEST(Launch, MissingExecutablesAreRefusedBeforeLaunching) {
+  auto s = spec(1, 1, 2);
+  s.launcher_path = "/bin/sh";
+  s.program = {"/nonexistent/hk-kernel"};
+  try {
+    hk::check_runnable_here(s, 2);
+    FAIL();
+  } catch (const hk::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--kernel-exe: '/nonexistent/hk-kernel' is not an executable file"),
+              std::string::npos)
+        << e.what();
+  }
+  s.program = {"/bin/sh"};
+  EXPECT_NO_THROW(hk::check_runnable_here(s, 2));
+  const std::string not_executable = fmt::format("/tmp/hk-test-not-executable-{}", getpid());
+  { std::ofstream(not_executable) << "#!/bin/sh\n"; }
+  s.launcher_path = not_executable;
+  EXPECT_THROW(hk::check_runnable_here(s, 2), hk::UsageError);
+  std::remove(not_executable.c_str());
+  s.launcher_path.clear();
+  s.launcher = "no-such-launcher-xyz";
+  EXPECT_THROW(hk::check_runnable_here(s, 2), hk::UsageError);
+  EXPECT_EQ(hk::find_executable("sh").empty(), false);
+}
+
+// Issue 13, item 16: --cores 4 on a 2-core machine composes bound launches that cannot be placed.
+TEST(Launch, ABoundLaunchBeyondThisMachinesCoresIsRefused) {
+  auto s = spec(4, 1, 4);
+  s.launcher_path = "/bin/sh";
+  s.program = {"/bin/sh"};
+  try {
+    hk::check_runnable_here(s, 2);
+    FAIL();
+  } catch (const hk::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("this machine has 2 physical core(s)"), std::string::npos) << e.what();
+  }
+  s.launcher = "srun";  // the allocation's nodes, not this machine
+  EXPECT_NO_THROW(hk::check_runnable_here(s, 2));
+}
+
+// The record's `launch` (docs/record.md): how hk launched, passed to every rank.
+TEST(Launch, EveryRankIsToldHowItWasLaunched) {
+  auto s = spec(2, 4, 8);
+  s.launcher_version = "mpirun (Open MPI) 4.1.4";
+  const auto c = hk::compose_launch(s);
+  const auto entry = std::find_if(c.env.begin(), c.env.end(), [](const auto& e) { return e.first == "HK_LAUNCH_INFO"; });
+  ASSERT_NE(entry, c.env.end());
+  const auto info = nlohmann::json::parse(entry->second);
+  EXPECT_EQ(info["dialect"], "openmpi");
+  EXPECT_EQ(info["binding"], "core");
+  EXPECT_EQ(info["map_by"], "ppr:2:node:PE=4");
+  EXPECT_EQ(info["expected_ranks"], 2);
+  EXPECT_EQ(info["expected_threads"], 4);
+  EXPECT_EQ(info["launcher_version"], "mpirun (Open MPI) 4.1.4");
+  EXPECT_EQ(info["hosts_source"], "local");
+  EXPECT_NE(c.display().find("-x HK_LAUNCH_INFO"), std::string::npos);  // reaches the ranks on every node
 }
 
 TEST(Launch, ShellQuoting) {

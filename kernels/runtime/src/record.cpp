@@ -84,6 +84,7 @@ const RecordField kFields[] = {
     {"sweep.scaling", "string", "", V},
     {"sweep.budget_cores", "integer", "cores", V},
     {"sweep.cores", "integer", "cores", V},
+    {"sweep.nodes", "integer", "nodes", V},
     {"sweep.families", "array of integers", "threads", J},
     {"sweep.weak_factor", "number", "", V},
     {"sweep.launcher", "string", "", V},
@@ -227,6 +228,11 @@ std::string string_field(const json& record, std::string_view path) {
 bool true_field(const json& record, std::string_view path) {
   const json::json_pointer at = pointer_of(path);
   return record.is_object() && record.contains(at) && record.at(at) == true;
+}
+
+json field_value(const json& record, std::string_view path) {
+  const json::json_pointer at = pointer_of(path);
+  return record.is_object() && record.contains(at) ? record.at(at) : json();
 }
 
 json launch_info_from_environment(std::string* warning) {

@@ -74,6 +74,8 @@ nlohmann::json launch_info_from_environment(std::string* warning);
 // schemas, hand-edited files); the boolean there, or false.
 std::string string_field(const nlohmann::json& record, std::string_view path);
 bool true_field(const nlohmann::json& record, std::string_view path);
+// The value there, whatever its type, or null when it is absent.
+nlohmann::json field_value(const nlohmann::json& record, std::string_view path);
 
 // Headline rate from the declared work and the median time: {"value": ..., "unit": rate_unit}
 // ("GFLOP/s" -> flops, "GB/s" -> bytes, "M<items>/s" -> items); value null without a time.

@@ -7,7 +7,7 @@
 
 #include "hk/errors.hpp"
 
-namespace hk::sweep {
+namespace hk::pipeline {
 
 std::string Mix::label() const { return fmt::format("{}x{}", ranks, threads); }
 
@@ -33,11 +33,21 @@ std::vector<Mix> divisor_mixes(int cores) {
   return mixes;
 }
 
+namespace {
+
+// "12" -> 12 when the whole text is a number in [1, max].
+bool parse_count(const std::string& text, int max, int& value) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return !text.empty() && error == std::errc() && end == text.data() + text.size() && value >= 1 && value <= max;
+}
+
+}  // namespace
+
 std::vector<Mix> parse_mixes(const std::string& text) {
   auto bad = [&](const std::string& why) {
     return UsageError(fmt::format("--mixes: must be a comma-separated list of RANKSxTHREADS such as 4x1,2x2,1x4 "
-                                  "with both from 1 to 4096; {} (got '{}')",
-                                  why, text));
+                                  "with ranks from 1 to {} and threads from 1 to {}; {} (got '{}')",
+                                  kMaxRanks, kMaxThreadsPerRank, why, text));
   };
   std::vector<Mix> mixes;
   std::size_t start = 0;
@@ -45,15 +55,10 @@ std::vector<Mix> parse_mixes(const std::string& text) {
     const std::size_t comma = text.find(',', start);
     const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     const std::size_t x = item.find('x');
-    if (item.empty() || x == std::string::npos) throw bad(fmt::format("'{}' is not RxT", item));
     Mix mix;
-    auto number = [&](const std::string& part, int& value) {
-      const auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), value);
-      if (part.empty() || error != std::errc() || end != part.data() + part.size() || value < 1 || value > 4096)
-        throw bad(fmt::format("'{}' is not RxT", item));
-    };
-    number(item.substr(0, x), mix.ranks);
-    number(item.substr(x + 1), mix.threads);
+    if (x == std::string::npos || !parse_count(item.substr(0, x), kMaxRanks, mix.ranks) ||
+        !parse_count(item.substr(x + 1), kMaxThreadsPerRank, mix.threads))
+      throw bad(fmt::format("'{}' is not RxT", item));
     if (std::find(mixes.begin(), mixes.end(), mix) != mixes.end())
       throw bad(fmt::format("{} is given twice", mix.label()));
     mixes.push_back(mix);
@@ -80,7 +85,7 @@ bool family_member(int family_threads, int cores, Mix& member) {
   return true;
 }
 
-std::vector<PlannedRun> plan_runs(const std::vector<Mix>& full, Scaling scaling) {
+std::vector<PlannedRun> plan_runs(const std::vector<Mix>& full, Scaling scaling, int nodes) {
   std::vector<PlannedRun> runs;
   auto add = [&](const Mix& mix, int family, double factor) {
     for (auto& run : runs) {
@@ -90,17 +95,18 @@ std::vector<PlannedRun> plan_runs(const std::vector<Mix>& full, Scaling scaling)
         return;
       }
     }
-    runs.push_back({mix, {family}, factor});
+    runs.push_back({mix, nodes, {family}, factor});
   };
   for (const Mix& top : full) {
     if (scaling == Scaling::none) {
       add(top, top.threads, 1.0);
       continue;
     }
-    for (int cores : scaling_core_counts(top.cores())) {
+    const int top_cores = static_cast<int>(top.cores());
+    for (int cores : scaling_core_counts(top_cores)) {
       Mix member;
       if (!family_member(top.threads, cores, member)) continue;
-      add(member, top.threads, scaling == Scaling::weak ? static_cast<double>(cores) / top.cores() : 1.0);
+      add(member, top.threads, scaling == Scaling::weak ? static_cast<double>(cores) / top_cores : 1.0);
     }
   }
   std::stable_sort(runs.begin(), runs.end(), [](const PlannedRun& a, const PlannedRun& b) {
@@ -111,4 +117,26 @@ std::vector<PlannedRun> plan_runs(const std::vector<Mix>& full, Scaling scaling)
   return runs;
 }
 
-}  // namespace hk::sweep
+std::vector<Mix> full_mixes(const PlanRequest& request, int nodes) {
+  if (request.mixes_given) return parse_mixes(request.mixes_text);
+  const long long budget = static_cast<long long>(request.cores_per_node) * nodes;
+  if (budget > kMaxPlannedBudget)
+    throw UsageError(fmt::format("{} node(s) x {} cores = {} cores: too many to plan every mix (at most {}); give "
+                                 "--mixes",
+                                 nodes, request.cores_per_node, budget, kMaxPlannedBudget));
+  std::vector<Mix> mixes;
+  for (const Mix& m : divisor_mixes(static_cast<int>(budget)))
+    if (m.ranks % nodes == 0) mixes.push_back(m);
+  return mixes;
+}
+
+std::vector<PlannedRun> plan(const PlanRequest& request) {
+  std::vector<PlannedRun> runs;
+  for (int nodes : request.node_counts) {
+    const auto planned = plan_runs(full_mixes(request, nodes), request.scaling, nodes);
+    runs.insert(runs.end(), planned.begin(), planned.end());
+  }
+  return runs;
+}
+
+}  // namespace hk::pipeline

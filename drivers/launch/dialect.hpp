@@ -1,0 +1,45 @@
+#pragma once
+// Launcher dialects: how one launcher family says "R ranks, T cores each, bound, this
+// environment on every rank". compose_launch validates and places once (launch.hpp) and adds the
+// environment and the program; a dialect only writes the launcher's words. Adding a launcher
+// family (issue 17: MPICH's Hydra) is one class in its own file (dialect_NAME.cpp) and one row in
+// launch_dialects() (dialect.cpp).
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "launch.hpp"
+
+namespace hk {
+
+using Environment = std::vector<std::pair<std::string, std::string>>;
+
+class LaunchDialect {
+ public:
+  virtual ~LaunchDialect() = default;
+  // The launcher (launcher_executable(spec)) and its options for `placement`, up to the program:
+  // ranks, mapping, binding, and how `rank_env` (set for the launcher) reaches every rank.
+  virtual std::vector<std::string> launcher_words(const LaunchSpec& spec, const Placement& placement,
+                                                  const Environment& rank_env) const = 0;
+  // Environment only the launcher itself reads (Open MPI run as root), not passed to the ranks.
+  virtual Environment launcher_environment() const { return {}; }
+};
+
+struct DialectInfo {
+  std::string name;                    // "openmpi"
+  std::vector<std::string> launchers;  // launcher names it is the default for: "mpirun"
+  std::unique_ptr<LaunchDialect> (*make)();
+};
+// Every dialect hk knows, in one table.
+const std::vector<DialectInfo>& launch_dialects();
+// The dialect named `name` (UsageError listing the known ones).
+const DialectInfo& find_dialect(const std::string& name);
+// The dialect of a launch: spec.dialect, else the default of spec.launcher (UsageError when none).
+std::string dialect_name(const LaunchSpec& spec);
+
+// One factory per dialect file.
+std::unique_ptr<LaunchDialect> make_openmpi_dialect();
+std::unique_ptr<LaunchDialect> make_srun_dialect();
+
+}  // namespace hk

@@ -1,0 +1,185 @@
+#include "configuration.hpp"
+
+#include <limits.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "hk/cli.hpp"
+#include "hk/errors.hpp"
+#include "hk/record.hpp"
+#include "hk/system.hpp"
+#include "mix_options.hpp"
+#include "resume.hpp"
+
+namespace hk::pipeline {
+
+using nlohmann::json;
+
+KernelDescription describe_kernel(const std::string& kernel, const std::vector<std::string>& args,
+                                  double weak_factor) {
+  auto cli = make_kernel_cli("hk-kernel");
+  std::vector<std::string> words = {"hk-kernel", kernel};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  try {
+    cli->app->parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(fmt::format("{}: {}", kernel, e.what()));
+  }
+  const Kernel* selected = cli->selected();
+  if (selected == nullptr) throw UsageError(unknown_kernel_message(kernel, false));
+  selected->check_options();
+  KernelDescription d{selected->variant(), selected->params(), cli->common, selected->work(), {}};
+  if (weak_factor != 1.0) d.weak_args = selected->weak_scaling_args(weak_factor);
+  return d;
+}
+
+std::vector<std::string> merge_args(const std::vector<std::string>& base, const std::vector<std::string>& overrides) {
+  std::vector<std::string> merged_overrides;
+  for (std::size_t i = 0; i < overrides.size(); ++i) {
+    const std::string& word = overrides[i];
+    if (word.find('=') == std::string::npos && i + 1 < overrides.size() && overrides[i + 1].rfind("--", 0) != 0) {
+      merged_overrides.push_back(word + "=" + overrides[i + 1]);
+      ++i;
+    } else {
+      merged_overrides.push_back(word);
+    }
+  }
+  auto name_of = [](const std::string& word) { return word.substr(0, word.find('=')); };
+  std::vector<std::string> args;
+  for (const auto& word : base) {
+    const bool replaced = std::any_of(merged_overrides.begin(), merged_overrides.end(),
+                                      [&](const std::string& o) { return name_of(o) == name_of(word); });
+    if (!replaced) args.push_back(word);
+  }
+  args.insert(args.end(), merged_overrides.begin(), merged_overrides.end());
+  return args;
+}
+
+LaunchSettings launch_settings(const LaunchOptions& options, int machine_cores) {
+  LaunchSettings s;
+  s.machine_cores = machine_cores;
+  s.launch.cores_per_node = options.cores > 0 ? options.cores : machine_cores;
+  s.launch.oversubscribe = options.oversubscribe;
+  s.launch.launcher = options.launcher;
+  s.launch.launcher_path = options.launcher_path;
+  s.launch.program = {options.kernel_exe.empty() ? default_kernel_exe() : options.kernel_exe};
+  s.launch.launcher_version = read_launcher_version(s.launch);
+  return s;
+}
+
+std::string default_kernel_exe() {
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    std::string path(self, static_cast<std::size_t>(n));
+    path = path.substr(0, path.find_last_of('/') + 1) + "hk-kernel";
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  return "hk-kernel";
+}
+
+std::string Configuration::label() const {
+  return fmt::format("{} [{}] {}{}", kernel, variant, run.mix.label(),
+                     run.weak_factor != 1.0 ? fmt::format(" (weak, x{:.3g})", run.weak_factor) : "");
+}
+
+namespace {
+
+LaunchSpec launch_spec(const PlannedRun& run, const LaunchSettings& settings) {
+  LaunchSpec spec = settings.launch;
+  spec.ranks = run.mix.ranks;
+  spec.threads = run.mix.threads;
+  spec.nodes = run.nodes;
+  // Allowed to oversubscribe a budget beyond this machine's cores (a launch here): place it for
+  // the real core count, unbound, since a bound launch cannot be placed.
+  if (spec.oversubscribe && launches_here(spec) && settings.machine_cores > 0)
+    spec.cores_per_node = std::min(spec.cores_per_node, settings.machine_cores);
+  return spec;
+}
+
+Configuration described(const std::string& kernel, const std::vector<std::string>& args, const PlannedRun& run,
+                        const KernelDescription& d, const LaunchSettings& settings) {
+  Configuration c;
+  c.kernel = kernel;
+  c.variant = d.variant;
+  c.params = d.params;
+  c.common = d.common;
+  c.work = d.work;
+  c.args = args;
+  c.run = run;
+  c.spec = launch_spec(run, settings);
+  c.oversubscribed = !validate_launch(c.spec).bound;
+  c.key = resume_key(expected_record(c, ""));
+  return c;
+}
+
+}  // namespace
+
+Configuration make_configuration(const std::string& kernel, const std::vector<std::string>& args,
+                                 const PlannedRun& run, const LaunchSettings& settings) {
+  return described(kernel, args, run, describe_kernel(kernel, args), settings);
+}
+
+ConfigurationSet make_configurations(const std::vector<std::string>& kernels, const std::vector<std::string>& args,
+                                     const std::vector<PlannedRun>& runs, const LaunchSettings& settings) {
+  ConfigurationSet set;
+  for (const auto& kernel : kernels) {
+    const KernelDescription full = describe_kernel(kernel, args);
+    for (const auto& run : runs) {
+      std::vector<std::string> run_args = args;
+      if (run.weak_factor != 1.0) {
+        const KernelDescription scaled = describe_kernel(kernel, args, run.weak_factor);
+        if (scaled.weak_args.empty()) {
+          set.warnings.push_back(fmt::format("{} declares no weak scaling: its {} run at {} core(s) is left out",
+                                             kernel, run.mix.label(), run.mix.cores()));
+          continue;
+        }
+        run_args = merge_args(args, scaled.weak_args);
+      }
+      try {
+        const KernelDescription d = run.weak_factor != 1.0 ? describe_kernel(kernel, run_args) : full;
+        set.list.push_back(described(kernel, run_args, run, d, settings));
+      } catch (const UsageError& e) {
+        throw UsageError(fmt::format("mix {}: {}", run.mix.label(), e.what()));
+      }
+    }
+  }
+  return set;
+}
+
+void compose(Configuration& config, const std::string& record_path, const std::string& csv_path) {
+  config.record_path = record_path;
+  config.csv_path = csv_path;
+  auto& program = config.spec.program;
+  program.resize(1);  // the executable stays
+  program.push_back(config.kernel);
+  program.insert(program.end(), config.args.begin(), config.args.end());
+  program.push_back("--out=" + record_path);
+  program.push_back("--csv=" + csv_path);
+  program.push_back(fmt::format("--threads={}", config.run.mix.threads));
+  config.command = compose_launch(config.spec);
+}
+
+json expected_record(const Configuration& c, const std::string& started_at) {
+  RecordIdentity identity;
+  identity.kernel = c.kernel;
+  identity.variant = c.variant;
+  identity.params = c.params;
+  identity.ranks = c.run.mix.ranks;
+  identity.threads = c.run.mix.threads;
+  identity.nodes = c.run.nodes;
+  identity.reps = c.common.reps;
+  identity.warmup = c.common.warmup;
+  identity.seed = c.common.seed;
+  identity.work = c.work;
+  identity.command = c.command.display();
+  identity.started_at = started_at;
+  identity.launch = json::parse(launch_info(c.spec, validate_launch(c.spec)));
+  return make_record(identity);
+}
+
+}  // namespace hk::pipeline
