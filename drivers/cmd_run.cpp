@@ -122,7 +122,8 @@ int finish_run(const RunState& s, const pl::Configuration& config, const pl::Chi
     std::cerr << fmt::format("hk: WARNING: placement does not match the binding asked for: {}\n", problem);
   const int status = exit_status(f, outcome, own_record);
   if (status != hk::kExitUsage) {  // bad input refused by hk-kernel leaves no record, as in hk-kernel
-    pl::append_record(f.record, target.jsonl, target.csv);
+    for (const auto& note : pl::append_record(f.record, target.jsonl, target.csv))
+      std::cerr << fmt::format("hk: WARNING: {}\n", note);
     if (!target.jsonl.empty()) std::cout << fmt::format("hk: record ({}) appended to {}\n", f.verdict.status, target.jsonl);
   }
   if (f.verdict.status == "timeout")

@@ -219,9 +219,14 @@ json sweep_block(const Configuration& config, const ChildOutcome& outcome, const
   return block;
 }
 
-void append_record(const json& record, const std::string& jsonl, const std::string& csv) {
-  if (!jsonl.empty()) append_record_jsonl(jsonl, record);
-  if (!csv.empty()) append_record_csv(csv, record);
+std::vector<std::string> append_record(const json& record, const std::string& jsonl, const std::string& csv) {
+  std::vector<std::string> notes;
+  const auto note = [&](const std::string& path, std::size_t torn) {
+    if (torn > 0) notes.push_back(fmt::format("{}: removed a torn last line ({} bytes) before appending", path, torn));
+  };
+  if (!jsonl.empty()) note(jsonl, append_record_jsonl(jsonl, record));
+  if (!csv.empty()) note(csv, append_record_csv(csv, record));
+  return notes;
 }
 
 std::string outcome_line(const Finished& finished) {

@@ -66,7 +66,8 @@ nlohmann::json sweep_block(const Configuration& config, const ChildOutcome& outc
                            const SweepContext& sweep, const std::string& stdout_path, const std::string& stderr_path);
 
 // One complete line each in the JSONL file and, when `csv` is not empty, the CSV file.
-void append_record(const nlohmann::json& record, const std::string& jsonl, const std::string& csv);
+// Returns a note for each file whose torn last line (a writer killed mid-write) was cut first.
+std::vector<std::string> append_record(const nlohmann::json& record, const std::string& jsonl, const std::string& csv);
 
 // One line for a person: "ok, median 0.1 s, 12 Msamples/s" or "error — why" (without the label).
 std::string outcome_line(const Finished& finished);

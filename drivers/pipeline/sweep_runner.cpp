@@ -58,7 +58,8 @@ bool run_one(Configuration& c, const SweepPaths& paths, const SweepContext& swee
                                  c.run.mix.label(), problem));
   finished.record["sweep"] = sweep_block(c, outcome, finished, sweep, c.stdout_path, c.stderr_path);
   // One complete line each, flushed to disk, before the next configuration starts.
-  append_record(finished.record, paths.jsonl, paths.csv);
+  for (const auto& note : append_record(finished.record, paths.jsonl, paths.csv))
+    progress.message("hk sweep: WARNING: " + note);
   ++tally.recorded;
   ++tally.counts[finished.verdict.status];
   remove_work_files(c);

@@ -310,10 +310,12 @@ std::string csv_row(const json& record) {
   return line;
 }
 
-void append_record_jsonl(const std::string& path, const json& record) { append_line(path, json_text(record)); }
+std::size_t append_record_jsonl(const std::string& path, const json& record) {
+  return append_line(path, json_text(record));
+}
 
-void append_record_csv(const std::string& path, const json& record) {
-  append_line_with_header(path, csv_header(), csv_row(record));
+std::size_t append_record_csv(const std::string& path, const json& record) {
+  return append_line_with_header(path, csv_header(), csv_row(record));
 }
 
 std::string csv_path_for(const std::string& jsonl_path) {

@@ -89,8 +89,9 @@ std::string csv_header();
 std::string csv_row(const nlohmann::json& record);
 std::string csv_escape(const std::string& cell);
 
-void append_record_jsonl(const std::string& path, const nlohmann::json& record);
-void append_record_csv(const std::string& path, const nlohmann::json& record);
+// Both return the bytes of a torn last line cut off before appending (see append_line).
+std::size_t append_record_jsonl(const std::string& path, const nlohmann::json& record);
+std::size_t append_record_csv(const std::string& path, const nlohmann::json& record);
 // "runs.jsonl" -> "runs.csv"; other names get ".csv" appended.
 std::string csv_path_for(const std::string& jsonl_path);
 
