@@ -53,6 +53,19 @@ hk::probe::PythonSettings python_settings(const ProbeState& o, int creation_tria
   return p;
 }
 
+// The memory measurement holds the working set twice at once: the parent's copy and a forked
+// child's private copy once it has written every page. Refused up front when that cannot fit.
+void check_working_set_fits(int working_set_mib) {
+  const std::uint64_t needed = 2 * (static_cast<std::uint64_t>(working_set_mib) << 20);
+  const std::uint64_t available = hk::available_memory_bytes();
+  if (available == 0 || needed <= available) return;
+  const double mib = 1024.0 * 1024.0;
+  throw hk::UsageError(fmt::format(
+      "--working-set-mib {}: the memory measurement holds the set twice ({:.0f} MiB) but only {:.0f} MiB are "
+      "available; use at most {}",
+      working_set_mib, needed / mib, available / mib, available / 2 / (1 << 20)));
+}
+
 int run_probe_command(const ProbeState& o) {
   hk::probe::Settings s;
   auto pick = [&](auto given, auto normal, auto quick) { return given ? given : (o.quick ? quick : normal); };
@@ -72,6 +85,7 @@ int run_probe_command(const ProbeState& o) {
   s.python = python_settings(o, s.trials);
   s.hosts = o.hosts;
 
+  check_working_set_fits(s.working_set_mib);
   // Fail on an unwritable --json now, not after the measurements.
   std::unique_ptr<std::ofstream> json_out;
   if (!o.json_path.empty()) {
@@ -126,7 +140,8 @@ std::function<int()> setup_probe(CLI::App& app) {
       ->default_str("online CPUs, at least 2");
   hk::add_int_option(app, "--processes", o->processes, 1, 1024, "processes incrementing their copy of a global")
       ->default_str("online CPUs, at least 2");
-  hk::add_int_option(app, "--increments", o->increments, 1, std::int64_t{1} << 40, "increments per thread and per process")
+  // At most 10^8: contended atomic increments take tens of ns each, so this bounds that row to seconds.
+  hk::add_int_option(app, "--increments", o->increments, 1, 100000000, "increments per thread and per process")
       ->default_str("1000000, --quick 200000");
   hk::add_int_option(app, "--working-set-mib", o->working_set_mib, 1, 1 << 16, "MiB a forked child / a thread writes")
       ->default_str("64, --quick 8");

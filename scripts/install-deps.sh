@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
   libcli11-dev nlohmann-json3-dev libfmt-dev libstb-dev libhwloc-dev hwloc
   python3-matplotlib python3-pandas     # hk plot, hk export (Debian's /usr/bin/python3)
+  libpng-dev zlib1g-dev                 # PNG decoding (libpng); test images (zlib)
   libopenblas-dev libopencv-dev         # side-by-side baselines in the benchmarks only
   clang libclang-rt-14-dev libomp-dev   # libFuzzer targets; ThreadSanitizer run (Archer)
   slurm-wlm munge                       # the Slurm tests start a single-node cluster

@@ -3,9 +3,11 @@
 #   1. Release build, the whole CTest suite (unit, MPI, CLI, sweep, probe, Slurm, multinode, hardening);
 #   2. the `asan` preset (AddressSanitizer + UBSan, halt on the first error), the suite again
 #      (the Slurm and multinode labels excepted: they test launches on live clusters, not memory);
-#   3. each libFuzzer target for HK_FUZZ_SECONDS (default 60);
+#   3. the libFuzzer targets: committed inputs replayed, then fixed seeds and a fixed number of
+#      runs (scripts/run-fuzz.sh; open-ended fuzzing is scripts/fuzz-forever.sh);
 #   4. ThreadSanitizer runs of every kernel's threaded code (scripts/run-tsan.sh).
-# Quick local run of step 1 only: HK_TEST_SANITIZERS=0 HK_FUZZ_SECONDS=0 scripts/run-tests.sh
+# Quick local run of step 1 only: HK_TEST_SANITIZERS=0 HK_FUZZ=0 scripts/run-tests.sh
+# (HK_FUZZ_SECONDS=0, the older spelling, also skips step 3.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,7 +31,7 @@ if [ "${HK_TEST_SANITIZERS:-1}" != 0 ]; then
   ctest --preset asan -j "$jobs" --timeout 900 -LE "slurm|multinode"
 fi
 
-if [ "${HK_FUZZ_SECONDS:-60}" != 0 ]; then
+if [ "${HK_FUZZ:-1}" != 0 ] && [ "${HK_FUZZ_SECONDS:-1}" != 0 ]; then
   step "fuzz"
   bash scripts/run-fuzz.sh
 fi

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "child_launch.hpp"
 #include "hk/errors.hpp"
@@ -16,10 +17,16 @@ void measure_mpi(const Settings& s, Results& r) {
     r.mpi.reason = "skipped (--no-mpi)";
     return;
   }
-  const ScratchDir scratch;
+  std::optional<ScratchDir> scratch;
+  try {
+    scratch.emplace();
+  } catch (const RuntimeError& e) {  // e.g. TMPDIR names a missing directory: these rows only
+    r.mpi.reason = e.what();
+    return;
+  }
   const std::string helper = helper_path(s, "hk-probe-mpi");
-  const std::string result_file = scratch.path + "/result.json";
-  const std::string log = scratch.path + "/mpirun.log";
+  const std::string result_file = scratch->path + "/result.json";
+  const std::string log = scratch->path + "/mpirun.log";
   // Two ranks on two cores of their own when the node has them; otherwise they share.
   const std::vector<std::string> placement = online_cpus() >= 2
                                                  ? std::vector<std::string>{"--map-by", "core", "--bind-to", "core"}

@@ -3,6 +3,7 @@
 // datatypes, threads splitting each rank's rows. Every mix and variant is bitwise identical to
 // the serial reference (filter_reference.cpp).
 #include <omp.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -117,7 +118,8 @@ class FilterKernel final : public Kernel {
                            ->check(CLI::IsMember({1, 3}))
                            ->capture_default_str();
     input_option_->excludes(channels_option_);
-    app.add_option("--output", output_, "write the result: .png, .pgm (gray) or .ppm (RGB), 8-bit, rounded and clamped");
+    output_option_ = app.add_option("--output", output_,
+                                    "write the result: .png, .pgm (gray) or .ppm (RGB), 8-bit, rounded and clamped");
     app.add_option("--variant", variant_, "blocking: exchange, then compute; overlap: post exchange, interior, wait, rim")
         ->check(CLI::IsMember({"blocking", "overlap"}))
         ->capture_default_str();
@@ -128,6 +130,9 @@ class FilterKernel final : public Kernel {
   }
 
   void check_options() const override {
+    // An empty value would silently mean "no file": a synthetic image, no output.
+    if (input_option_->count() > 0 && input_.empty()) throw UsageError("--input: empty; give an image file");
+    if (output_option_->count() > 0 && output_.empty()) throw UsageError("--output: empty; give a file name");
     if (filter_ != "gaussian" && sigma_option_->count() > 0)
       throw UsageError(fmt::format("--sigma: applies to --filter gaussian only (got --filter {})", filter_));
     if (filter_ != "box" && radius_option_->count() > 0)
@@ -140,7 +145,50 @@ class FilterKernel final : public Kernel {
       } catch (const image::ImageError& e) {
         throw UsageError(e.what());
       }
+      // Writing the result over the input (also through a symbolic or hard link) would destroy it,
+      // and a sweep's runs would read each other's results.
+      if (!input_.empty() && (output_ == input_ || image::same_file(input_, output_)))
+        throw UsageError(fmt::format("--output {}: is the same file as --input {}; write the result elsewhere",
+                                     output_, input_));
     }
+  }
+
+  // Per rank: its blocks (2, or 3 with more than one iteration), the threads' rings, the decoded
+  // file (every rank holds it; rank 0 also decodes it), and on rank 0 the whole image for
+  // --verify full (gathered result, input, the reference's two work images) or --output.
+  std::uint64_t memory_estimate_bytes(const Context& ctx) const override {
+    std::int64_t width = width_, height = height_;
+    int channels = channels_;
+    double bytes = 0;
+    if (!input_.empty()) {
+      try {
+        const image::ImageHeader header = image::read_file_header(input_);
+        width = std::clamp<std::int64_t>(header.width, 1, image::kMaxSide);
+        height = std::clamp<std::int64_t>(header.height, 1, image::kMaxSide);
+        channels = header.channels();
+        bytes += static_cast<double>(width) * static_cast<double>(height) * channels;
+        if (ctx.is_root()) bytes += static_cast<double>(image::decode_bytes_estimate(header, file_size(input_)));
+      } catch (const image::ImageError&) {
+        return 0;  // setup reads the file and says what is wrong with it
+      }
+    }
+    const int r = make_spec().radius;
+    const auto grid = choose_grid(width, height, r, ctx.size);
+    if (!grid) return static_cast<std::uint64_t>(bytes);  // setup refuses the split
+    const Range rows = block_range(height, grid->rows, ctx.rank / grid->cols);
+    const Range cols = block_range(width, grid->cols, ctx.rank % grid->cols);
+    const double stride = static_cast<double>((cols.size() + 2 * r + 15) / 16 * 16);
+    const double block = stride * static_cast<double>(rows.size() + 2 * r) * channels * sizeof(float);
+    bytes += block * (iterations_ > 1 ? 3 : 2);
+    bytes += static_cast<double>(ctx.threads) * static_cast<double>(ring_floats(r)) * sizeof(float);
+    if (ctx.is_root()) {
+      const double image_floats = static_cast<double>(width) * static_cast<double>(height) * channels;
+      const bool full = verify_ == "full" || (verify_ == "auto" && width * height <= kAutoVerifyPixels);
+      if (full) bytes += 4 * image_floats * sizeof(float);
+      else if (!output_.empty()) bytes += image_floats * sizeof(float);
+      if (!output_.empty()) bytes += 2 * image_floats;  // 8-bit copy and its encoding
+    }
+    return static_cast<std::uint64_t>(bytes);
   }
 
   // Both variants call MPI only from the main thread: blocking outside parallel regions, overlap
@@ -310,15 +358,11 @@ class FilterKernel final : public Kernel {
         }
       }
       v.method = fmt::format("bitwise comparison of all {} values with the serial reference (mismatches counted; error "
-                             "= largest difference)", width_ * height_ * channels_);
+                             "= largest difference), and every value finite", width_ * height_ * channels_);
     } else {
       std::int64_t checked = 0;
       const bool spot = verify_ != "off" && spot_check_cost() <= kSpotCheckBudget;
       if (spot) spot_check(ctx.common->seed, bad, worst, checked);
-      for (int c = 0; c < channels_; ++c)
-        for (int y = 0; y < final_->height(); ++y)
-          for (int x = 0; x < final_->width(); ++x)
-            if (!std::isfinite(final_->row(c, y)[x])) ++bad, worst = std::numeric_limits<double>::infinity();
       std::int64_t total_checked = 0;
       HK_MPI_CHECK(MPI_Allreduce(&checked, &total_checked, 1, MPI_INT64_T, MPI_SUM, ctx.comm));
       v.method = spot ? fmt::format("{} sampled pixels (block corners and hashed positions) bitwise against the serial "
@@ -326,13 +370,18 @@ class FilterKernel final : public Kernel {
                       : std::string("every value finite (no reference comparison: ") +
                             (verify_ == "off" ? "--verify off)" : "dependency windows too large for spot checks)");
     }
-    std::int64_t total_bad = 0;
+    // In every mode: a non-finite value is a failure, even where the reference overflows the same
+    // way (bitwise equal infinities and NaNs are not a filtered image).
+    const std::int64_t non_finite = count_non_finite(*final_);
+    if (non_finite > 0) worst = std::numeric_limits<double>::infinity();
+    std::int64_t counts[2] = {bad, non_finite}, totals[2] = {0, 0};
     double total_worst = 0;
-    HK_MPI_CHECK(MPI_Allreduce(&bad, &total_bad, 1, MPI_INT64_T, MPI_SUM, ctx.comm));
+    HK_MPI_CHECK(MPI_Allreduce(counts, totals, 2, MPI_INT64_T, MPI_SUM, ctx.comm));
     HK_MPI_CHECK(MPI_Allreduce(&worst, &total_worst, 1, MPI_DOUBLE, MPI_MAX, ctx.comm));
-    mismatches_ = total_bad;
+    mismatches_ = totals[0];
+    non_finite_ = totals[1];
     v.error = total_worst;
-    v.passed = total_bad == 0;
+    v.passed = mismatches_ == 0 && non_finite_ == 0;
     return v;
   }
 
@@ -343,10 +392,6 @@ class FilterKernel final : public Kernel {
     Checksum total;
     total.fixed = sum[0];
     total.hash = sum[1];
-    if (!output_.empty()) {
-      if (!gathered_once_) gather_output(ctx);
-      if (ctx.is_root()) write_output();
-    }
     return {{"checksum", total.value()},
             {"checksum_bits", double_bits_hex(total.value())},
             {"pixel_hash", fmt::format("0x{:016x}", total.hash)},
@@ -354,7 +399,15 @@ class FilterKernel final : public Kernel {
             {"height", height_},
             {"channels", channels_},
             {"mismatches", mismatches_},
+            {"non_finite", non_finite_},
             {"weights", spec_.weights}};
+  }
+
+  // After the record's measurements: a failed write is the run's error, with the reason.
+  void write_outputs(Context& ctx) override {
+    if (output_.empty()) return;
+    if (!gathered_once_) gather_output(ctx);
+    if (ctx.is_root()) write_output();
   }
 
   nlohmann::json metrics(Context& ctx) override {
@@ -392,6 +445,19 @@ class FilterKernel final : public Kernel {
     if (filter_ == "gaussian") return make_gaussian(sigma_);
     if (filter_ == "box") return make_box(radius_);
     return make_sobel();
+  }
+
+  static std::int64_t count_non_finite(const Block& block) {
+    std::int64_t count = 0;
+    for (int c = 0; c < block.channels(); ++c)
+      for (int y = 0; y < block.height(); ++y)
+        for (int x = 0; x < block.width(); ++x) count += !std::isfinite(block.row(c, y)[x]);
+    return count;
+  }
+
+  static std::uint64_t file_size(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
   }
 
   bool full_verification() const {
@@ -662,6 +728,7 @@ class FilterKernel final : public Kernel {
   CLI::Option* sigma_option_ = nullptr;
   CLI::Option* radius_option_ = nullptr;
   CLI::Option* input_option_ = nullptr;
+  CLI::Option* output_option_ = nullptr;
   CLI::Option* size_option_ = nullptr;
   CLI::Option* channels_option_ = nullptr;
 
@@ -682,6 +749,7 @@ class FilterKernel final : public Kernel {
   std::vector<float> gathered_;  // rank 0: the whole result, once gathered
   bool gathered_once_ = false;
   std::int64_t mismatches_ = 0;
+  std::int64_t non_finite_ = 0;  // values that are infinite or NaN
 };
 
 HK_REGISTER_KERNEL(FilterKernel, "filter",

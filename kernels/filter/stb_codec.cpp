@@ -1,4 +1,5 @@
 // The one translation unit with stb's implementation (static functions, wrapped in stb_codec.hpp).
+// stb decodes JPEG and PGM/PPM only: PNG goes through libpng (png_codec.cpp).
 #include "stb_codec.hpp"
 
 #pragma GCC diagnostic push
@@ -9,7 +10,6 @@
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_PNM
 #define STBI_NO_STDIO
@@ -24,10 +24,6 @@
 namespace hk::image::stb {
 
 const char* failure_reason() { return stbi_failure_reason(); }
-
-bool info(const std::uint8_t* data, int length, int* width, int* height, int* channels) {
-  return stbi_info_from_memory(data, length, width, height, channels) != 0;
-}
 
 std::uint8_t* load(const std::uint8_t* data, int length, int* width, int* height, int* file_channels, int wanted) {
   return stbi_load_from_memory(data, length, width, height, file_channels, wanted);

@@ -9,8 +9,6 @@ namespace hk::image::stb {
 
 // stb's reason for the last failure on this thread, or nullptr.
 const char* failure_reason();
-// Dimensions and channel count from the header; false when stb cannot read it.
-bool info(const std::uint8_t* data, int length, int* width, int* height, int* channels);
 // Decoded 8-bit pixels with `wanted` channels (free with free_pixels), or nullptr.
 std::uint8_t* load(const std::uint8_t* data, int length, int* width, int* height, int* file_channels, int wanted);
 void free_pixels(std::uint8_t* pixels);

@@ -116,7 +116,8 @@ class MatMul final : public Kernel {
                    "shared: B once per node in an MPI-3 shared-memory window")
         ->check(CLI::IsMember({"rowblock", "summa", "shared"}))
         ->capture_default_str();
-    add_int_option(app, "--block", block_, 1, std::int64_t{1} << 30, "summa: k-panel width (columns of A, rows of B)");
+    block_option_ = add_int_option(app, "--block", block_, 1, std::int64_t{1} << 30,
+                                   "summa: k-panel width (columns of A, rows of B)");
     app.add_option("--grid", grid_, "summa: process grid PxQ (default: MPI_Dims_create)");
     app.add_option("--verify", verify_,
                    "freivalds: C*x against A*(B*x) on every run; full: also gather C on rank 0 and compare "
@@ -133,6 +134,8 @@ class MatMul final : public Kernel {
       if (variant_ != "summa")
         throw UsageError(fmt::format("--grid: only for --variant summa (got --variant {})", variant_));
     }
+    if (block_option_->count() > 0 && variant_ != "summa")
+      throw UsageError(fmt::format("--block: only for --variant summa (got --variant {})", variant_));
     if (verify_ == "full" && n_ > kFullCheckMaxN)
       throw UsageError(
           fmt::format("--verify full: needs --n <= {} (rank 0 recomputes C serially); got --n {}", kFullCheckMaxN, n_));
@@ -584,6 +587,7 @@ class MatMul final : public Kernel {
   std::int64_t n_ = 2048;
   std::string variant_ = "rowblock";
   std::int64_t block_ = 256;
+  CLI::Option* block_option_ = nullptr;
   std::string grid_;
   std::string verify_ = "freivalds";
   double inject_fault_ = 0.0;

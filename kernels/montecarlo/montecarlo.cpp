@@ -161,14 +161,22 @@ class MonteCarlo final : public Kernel {
         ->check(CLI::IsMember({"pi", "option"}))
         ->capture_default_str();
     add_uint64_option(app, "--samples", samples_, 1, 1ull << 62, "samples per repetition (whole run)");
-    add_real_option(app, "--spot", option_.spot, 0, 1e12, true, "option: spot price S0");
-    add_real_option(app, "--strike", option_.strike, 0, 1e12, true, "option: strike K");
-    add_real_option(app, "--rate", option_.rate, -1, 1, false, "option: risk-free rate r (per year)");
-    add_real_option(app, "--volatility", option_.volatility, 0, 5, true, "option: volatility sigma (per sqrt(year))");
-    add_real_option(app, "--maturity", option_.maturity, 0, 100, true, "option: maturity T (years)");
+    option_flags_ = {add_real_option(app, "--spot", option_.spot, 0, 1e12, true, "option: spot price S0"),
+                     add_real_option(app, "--strike", option_.strike, 0, 1e12, true, "option: strike K"),
+                     add_real_option(app, "--rate", option_.rate, -1, 1, false, "option: risk-free rate r (per year)"),
+                     add_real_option(app, "--volatility", option_.volatility, 0, 5, true,
+                                     "option: volatility sigma (per sqrt(year))"),
+                     add_real_option(app, "--maturity", option_.maturity, 0, 100, true, "option: maturity T (years)")};
   }
 
   void check_options() const override {
+    if (problem_ != "option")
+      for (const CLI::Option* flag : option_flags_)
+        if (flag->count() > 0)
+          throw UsageError(fmt::format("{}: applies to --problem option only (got --problem {})", flag->get_name(),
+                                       problem_));
+    if (problem_ == "option") check_option_is_verifiable();
+    check_samples_can_verify();
     // Block sums travel in one MPI_Gatherv, whose counts are ints.
     const std::uint64_t max_option_samples = static_cast<std::uint64_t>(std::numeric_limits<int>::max()) * kBlockSamples;
     if (problem_ == "option" && samples_ > max_option_samples)
@@ -176,6 +184,39 @@ class MonteCarlo final : public Kernel {
   }
 
   std::string variant() const override { return problem_; }
+
+  // With too few samples 5 standard errors exceed the answer itself, and an estimate of 0 (no
+  // hits, no payoff) would pass: refuse them, naming the least number that can be verified.
+  void check_samples_can_verify() const {
+    const double exact = problem_ == "pi" ? std::numbers::pi : black_scholes_call(option_);
+    const double variance = problem_ == "pi" ? 16 * (std::numbers::pi / 4) * (1 - std::numbers::pi / 4)
+                                             : discounted_payoff_variance(option_);
+    const double tolerance = 5 * std::sqrt(variance / static_cast<double>(samples_));
+    if (tolerance < exact) return;
+    if (!(exact > 0))
+      throw UsageError(fmt::format("--strike {} --spot {}: the exact price is {} in double precision, so no estimate "
+                                   "can be verified; use a strike nearer the spot",
+                                   option_.strike, option_.spot, exact));
+    const double least = std::floor(25 * variance / (exact * exact)) + 1;
+    throw UsageError(fmt::format("--samples {}: too few to verify --problem {}: 5 standard errors ({:.4g}) would not "
+                                 "exclude an estimate of 0 (exact {:.6g}); use at least {:.0f} samples",
+                                 samples_, problem_, tolerance, exact, least));
+  }
+
+  // The check compares the estimate with the closed form within 5 exact standard errors; where
+  // either is not a finite double (e^((2r + sigma^2) T) overflows), no estimate could be judged.
+  void check_option_is_verifiable() const {
+    const double exact = black_scholes_call(option_);
+    const double variance = discounted_payoff_variance(option_);
+    if (std::isfinite(exact) && std::isfinite(variance)) return;
+    const double exponent = (2 * option_.rate + option_.volatility * option_.volatility) * option_.maturity;
+    throw UsageError(fmt::format(
+        "--volatility {} --maturity {} --rate {}: the exact price ({}) or its payoff variance ({}) is not a finite "
+        "number, so no estimate can be verified; (2 rate + volatility^2) * maturity = {:.4g} must stay below about "
+        "{:.0f} (709 - 2 ln spot)",
+        option_.volatility, option_.maturity, option_.rate, exact, variance, exponent,
+        709.0 - 2 * std::log(option_.spot)));
+  }
 
   nlohmann::json params() const override {
     nlohmann::json p = {{"problem", problem_}, {"samples", samples_}, {"block_samples", kBlockSamples}};
@@ -288,7 +329,9 @@ class MonteCarlo final : public Kernel {
                    : "|estimate - Black-Scholes closed form| < 5 standard errors (exact payoff variance)";
     v.error = std::fabs(a.estimate - a.exact);
     v.tolerance = 5.0 * a.exact_stderr;
-    v.passed = std::isfinite(a.estimate) && v.error < v.tolerance;
+    // NaN and infinite values compare false or true by accident: each must be finite to pass.
+    v.passed = std::isfinite(a.estimate) && std::isfinite(a.exact) && std::isfinite(v.tolerance) &&
+               v.error < v.tolerance;
     return v;
   }
 
@@ -325,6 +368,7 @@ class MonteCarlo final : public Kernel {
   std::string problem_ = "pi";
   std::uint64_t samples_ = 200'000'000;
   OptionParams option_;
+  std::vector<CLI::Option*> option_flags_;  // --spot ... --maturity: --problem option only
   std::uint64_t blocks_ = 0;
   Range mine_;
   std::unique_ptr<double[]> block_sum_, block_sum_sq_;

@@ -12,11 +12,16 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "filter_core.hpp"
 #include "image_io.hpp"
+#include "test_images.hpp"
 
 namespace hf = hk::filter;
 namespace hi = hk::image;
+namespace ti = hk::test_images;
 
 namespace {
 
@@ -184,10 +189,125 @@ TEST(ImageRead, RefusesBadInputWithAClearError) {
   expect_error("empty.png", "empty file");
   expect_error("unsupported.bmp", "unsupported image format");
   expect_error("corrupt.png", "corrupt");
-  expect_error("truncated.png", "corrupt or truncated");
+  expect_error("truncated.png", "truncated PNG (chunk 'IDAT' at byte 33 claims 897 bytes, 436 are left)");
   expect_error("zero.pgm", "");
   expect_error("huge.pgm", "too large");
   EXPECT_THROW(hi::read_image("/nonexistent/image.png"), hi::ImageError);
+}
+
+// The message of decode_image on `bytes` ("" when it decodes).
+std::string decode_error(const std::vector<std::uint8_t>& bytes) {
+  try {
+    (void)hi::decode_image(bytes.data(), bytes.size(), "x");
+  } catch (const hi::ImageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Issue 13: these headers all said "unsupported image format".
+TEST(ImageRead, SizeMessagesSayWhatIsWrongWithTheLimits) {
+  const auto header_only = [](std::uint32_t w, std::uint32_t h) {
+    ti::PngSpec spec;
+    spec.width = w;
+    spec.height = h;
+    spec.pixels = false;
+    return ti::png(spec);
+  };
+  EXPECT_EQ(decode_error(header_only(100000, 100000)),
+            "x: image 100000x100000 is too large (at most 65535 pixels a side and 268435456 pixels in all)");
+  EXPECT_EQ(decode_error(header_only(65535, 65535)),
+            "x: image 65535x65535 is too large (at most 65535 pixels a side and 268435456 pixels in all)");
+  EXPECT_EQ(decode_error(header_only(0, 0)), "x: zero-sized image (PNG header says 0x0)");
+  EXPECT_EQ(decode_error(header_only(0, 10)), "x: zero-sized image (PNG header says 0x10)");
+  EXPECT_EQ(decode_error(header_only(64, 64)), "x: truncated or corrupt PNG (no pixel data: no IDAT chunk before the end)");
+  EXPECT_EQ(decode_error(ti::jpeg_header(640, 0, 3)), "x: zero-sized image (JPEG header says 640x0)");
+  EXPECT_EQ(decode_error(ti::pnm('6', 3000000000ull, 2, 255, 0)),
+            "x: image 3000000000x2 is too large (at most 65535 pixels a side and 268435456 pixels in all)");
+  // A PNG that cannot hold the pixels its header states: refused before anything is allocated.
+  ti::PngSpec small;
+  small.width = small.height = 4;
+  auto bytes = ti::png(small);
+  bytes[16 + 3] = 0x40;  // width 64 with the pixel data of 4: the CRC is wrong too, libpng says so
+  EXPECT_NE(decode_error(bytes).find("corrupt or truncated PNG"), std::string::npos) << decode_error(bytes);
+  small.width = small.height = 16384;
+  bytes = ti::png(small);
+  bytes.resize(bytes.size() - 200);  // most of the compressed pixel data gone
+  EXPECT_NE(decode_error(bytes).find("truncated PNG"), std::string::npos) << decode_error(bytes);
+}
+
+// Issue 13: a 106-byte PNG whose second IDAT claims 1.7 GB made stb ask realloc for it (the
+// fuzzer's out-of-memory); every length field is now held against what the file has left.
+TEST(ImageRead, LengthFieldsBeyondTheFileAreRefused) {
+  std::ifstream in(std::string(HK_FUZZ_REGRESSIONS) + "/image/png-idat-length-beyond-file.png", std::ios::binary);
+  const std::vector<std::uint8_t> png{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_EQ(png.size(), 106u);
+  EXPECT_EQ(decode_error(png), "x: truncated PNG (chunk 'IDAT' at byte 64 claims 1711276051 bytes, 34 are left)");
+  auto jpeg = ti::jpeg_header(8, 8, 1);
+  jpeg.insert(jpeg.begin() + 2, {0xFF, 0xE1, 0x40, 0x00, 'E', 'x'});  // an APP1 segment claiming 16 KiB
+  EXPECT_EQ(decode_error(jpeg), "x: truncated JPEG (segment FFE1 at byte 2 claims 16384 bytes, 19 are left)");
+  EXPECT_EQ(decode_error(ti::pnm('5', 16, 16, 255, 255)),
+            "x: truncated PGM/PPM (16x16 with 1 channel(s) of 8 bits needs 256 bytes of pixels, the file has 255)");
+  EXPECT_EQ(decode_error(ti::pnm('6', 4, 4, 65535, 95)),
+            "x: truncated PGM/PPM (4x4 with 3 channel(s) of 16 bits needs 96 bytes of pixels, the file has 95)");
+  EXPECT_EQ(decode_error(ti::pnm('5', 4, 4, 0, 16)), "x: unsupported PGM/PPM (maximum value 0; 1 to 65535 are read)");
+  EXPECT_EQ(decode_error(ti::pnm('5', 4, 4, 70000, 32)),
+            "x: unsupported PGM/PPM (maximum value 70000; 1 to 65535 are read)");
+  auto lossless = ti::jpeg_header(8, 8, 1);
+  lossless[3] = 0xC3;
+  EXPECT_NE(decode_error(lossless).find("unsupported JPEG (SOF3"), std::string::npos) << decode_error(lossless);
+  EXPECT_EQ(hi::read_header(png.data(), png.size()).width, 3);
+}
+
+// Every PNG sample layout decodes as stb_image did: 16-bit samples keep their high byte,
+// palettes become RGB, alpha is dropped, gray + alpha is gray.
+TEST(ImageRead, PngOfEveryColourTypeAndDepth) {
+  for (const auto colour : {ti::Colour::gray, ti::Colour::rgb, ti::Colour::palette, ti::Colour::gray_alpha, ti::Colour::rgba})
+    for (const int depth : {8, 16}) {
+      if (colour == ti::Colour::palette && depth == 16) continue;
+      ti::PngSpec spec;
+      spec.width = 37;
+      spec.height = 5;
+      spec.depth = depth;
+      spec.colour = colour;
+      const auto bytes = ti::png(spec);
+      const hi::Image8 image = hi::decode_image(bytes.data(), bytes.size());
+      const int channels = (colour == ti::Colour::gray || colour == ti::Colour::gray_alpha) ? 1 : 3;
+      ASSERT_EQ(image.channels, channels);
+      ASSERT_EQ(image.width, 37);
+      ASSERT_EQ(image.height, 5);
+      for (std::uint32_t y = 0; y < spec.height; ++y)
+        for (std::uint32_t x = 0; x < spec.width; ++x)
+          for (int c = 0; c < channels; ++c)
+            ASSERT_EQ(image.pixels[(y * spec.width + x) * channels + c], ti::expected_sample(spec, x, c))
+                << "colour type " << static_cast<int>(colour) << ", " << depth << " bits, pixel " << x << "," << y;
+    }
+}
+
+TEST(ImageFiles, SameFileThroughLinksAndOutputsThatCannotBeFiles) {
+  const std::string dir = testing::TempDir() + "hk_same_file_" + std::to_string(getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  const std::string file = dir + "/a.png", sym = dir + "/sym.png", hard = dir + "/hard.png", other = dir + "/b.png";
+  ti::write_file(file, {1, 2, 3});
+  ti::write_file(other, {1, 2, 3});
+  ASSERT_EQ(::symlink(file.c_str(), sym.c_str()), 0);
+  ASSERT_EQ(::link(file.c_str(), hard.c_str()), 0);
+  EXPECT_TRUE(hi::same_file(file, file));
+  EXPECT_TRUE(hi::same_file(file, sym));
+  EXPECT_TRUE(hi::same_file(hard, sym));
+  EXPECT_FALSE(hi::same_file(file, other));
+  EXPECT_FALSE(hi::same_file(file, dir + "/missing.png"));
+  const std::string fifo = dir + "/fifo.png";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  EXPECT_EQ(hi::output_writable(fifo), "is a FIFO (named pipe), not a file");
+  EXPECT_EQ(hi::output_writable(dir), "is a directory");
+  const std::string dangling = dir + "/dangling.png";
+  ASSERT_EQ(::symlink((dir + "/target.png").c_str(), dangling.c_str()), 0);
+  EXPECT_EQ(hi::output_writable(dangling), "");
+  struct stat info {};
+  EXPECT_EQ(::lstat(dangling.c_str(), &info), 0) << "the check removed the user's link";
+  for (const std::string& path : {file, sym, hard, other, fifo, dangling, dir + "/target.png"}) ::unlink(path.c_str());
+  ::rmdir(dir.c_str());
 }
 
 // Hostile bytes: every prefix of valid files and byte-flipped variants either decode or throw

@@ -245,6 +245,8 @@ void verify_and_describe(Context& ctx, Kernel& kernel, json& record) {
     verification.passed = false;
     verification.method += " (failed on purpose: HK_FAULT=verify)";
   }
+  // A check whose tolerance is not finite, or whose error is NaN, cannot tell right from wrong.
+  verification.passed = verification.passed && std::isfinite(verification.tolerance) && !std::isnan(verification.error);
   json result = kernel.result(ctx);
   json metrics = kernel.metrics(ctx);
   record_outcome(record, verification, std::move(result), std::move(metrics));
@@ -349,6 +351,7 @@ int run_collectively(Invocation& inv, Context& ctx, json& record) {
     reduce_timings(ctx, run_repetitions(ctx, kernel, common), kernel.work(), record);
     verify_and_describe(ctx, kernel, record);
     if (record["status"] != "ok") status = kExitVerifyFailed;
+    collective_step(ctx, [&] { kernel.write_outputs(ctx); });  // a failure: status error, the rest kept
   } catch (const StepFailed& failure) {
     if (ctx.is_root()) print_error(failure.message);
     if (failure.status == kExitUsage) return kExitUsage;  // bad input: no record, like a parse error

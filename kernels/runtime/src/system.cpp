@@ -3,9 +3,16 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <ctime>
+#include <fmt/format.h>
 #include <fstream>
+#include <limits>
 #include <sstream>
+
+#include "hk/errors.hpp"
 
 namespace hk {
 
@@ -29,7 +36,18 @@ std::uint64_t proc_kb_field(const char* path, const std::string& key) {
 std::uint64_t peak_rss_bytes() { return proc_kb_field("/proc/self/status", "VmHWM"); }
 std::uint64_t proportional_set_bytes() { return proc_kb_field("/proc/self/smaps_rollup", "Pss"); }
 std::uint64_t current_rss_bytes() { return proc_kb_field("/proc/self/status", "VmRSS"); }
-std::uint64_t available_memory_bytes() { return proc_kb_field("/proc/meminfo", "MemAvailable"); }
+std::uint64_t available_memory_bytes() {
+  const std::uint64_t available = proc_kb_field("/proc/meminfo", "MemAvailable");
+  const char* limit = std::getenv("HK_MEMORY_LIMIT_BYTES");
+  if (limit == nullptr || *limit == '\0') return available;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(limit, &end, 10);
+  if (*end != '\0' || errno != 0 || value == 0 || limit[0] == '-' || limit[0] == '+' || limit[0] == ' ')
+    throw UsageError(fmt::format("HK_MEMORY_LIMIT_BYTES: must be a whole number of bytes from 1 to {} (got '{}')",
+                                 std::numeric_limits<std::uint64_t>::max(), limit));
+  return available == 0 ? value : std::min<std::uint64_t>(available, value);
+}
 
 std::string host_name() {
   char name[256] = {};

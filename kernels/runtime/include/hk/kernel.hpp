@@ -61,7 +61,8 @@ struct MemoryEstimate {
 std::string default_memory_refusal(const MemoryEstimate& estimate);
 
 // A kernel: a small class with a fixed lifecycle driven by one framework loop
-// (add_options, check_options, setup, run x (warmup + reps), verify, result, teardown).
+// (add_options, check_options, setup, run x (warmup + reps), verify, result, metrics,
+// write_outputs, teardown).
 class Kernel {
  public:
   virtual ~Kernel() = default;
@@ -100,6 +101,10 @@ class Kernel {
   virtual nlohmann::json result(Context& ctx) { (void)ctx; return nlohmann::json::object(); }
   // Collective: extra per-run measurements (e.g. bytes communicated per rank), rank 0's copy used.
   virtual nlohmann::json metrics(Context& ctx) { (void)ctx; return nlohmann::json::object(); }
+  // Collective, after the result and metrics are in the record: write the files the user asked
+  // for (e.g. the filtered image). A failure thrown on any rank makes the run's status `error`
+  // with the reason; the measurements, verification and result stay in the record.
+  virtual void write_outputs(Context& ctx) { (void)ctx; }
   virtual void teardown(Context& ctx) { (void)ctx; }
 
   // Small configurations (kernel options, no word with a space) that exercise every variant in

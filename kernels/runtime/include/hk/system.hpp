@@ -12,7 +12,9 @@ std::uint64_t peak_rss_bytes();
 std::uint64_t proportional_set_bytes();
 // Current resident set size (VmRSS), in bytes.
 std::uint64_t current_rss_bytes();
-// Memory the node still has for new allocations (MemAvailable), in bytes; 0 if unknown.
+// Memory the node still has for new allocations (MemAvailable), in bytes; 0 if unknown. The
+// environment variable HK_MEMORY_LIMIT_BYTES lowers it (a node shared with other jobs; tests that
+// must give the same verdict on machines of any size); a malformed value is a UsageError.
 std::uint64_t available_memory_bytes();
 std::string host_name();
 // CPUs this thread may run on (sched_getaffinity).
