@@ -196,7 +196,8 @@ FilterSpec make_gaussian(double sigma) {
   std::vector<double> g(static_cast<std::size_t>(spec.radius) + 1);
   double sum = 0;
   for (int k = 0; k <= spec.radius; ++k) {
-    g[k] = std::exp(-static_cast<double>(k) * k / (2.0 * sigma * sigma));
+    // g(0) = 1 exactly: for sigma below ~1e-162, sigma^2 underflows and 0 / 0 made every weight NaN.
+    g[k] = k == 0 ? 1.0 : std::exp(-static_cast<double>(k) * k / (2.0 * sigma * sigma));
     sum += k == 0 ? g[k] : 2.0 * g[k];
   }
   for (double value : g) spec.weights.push_back(static_cast<float>(value / sum));

@@ -194,9 +194,9 @@ class MonteCarlo final : public Kernel {
     const double tolerance = 5 * std::sqrt(variance / static_cast<double>(samples_));
     if (tolerance < exact) return;
     if (!(exact > 0))
-      throw UsageError(fmt::format("--strike {} --spot {}: the exact price is {} in double precision, so no estimate "
-                                   "can be verified; use a strike nearer the spot",
-                                   option_.strike, option_.spot, exact));
+      throw UsageError(fmt::format("{}: the exact price is {} in double precision, so no estimate can be verified (an "
+                                   "estimate of 0 would pass); use a strike nearer the spot or a shorter maturity",
+                                   option_text(), exact));
     const double least = std::floor(25 * variance / (exact * exact)) + 1;
     throw UsageError(fmt::format("--samples {}: too few to verify --problem {}: 5 standard errors ({:.4g}) would not "
                                  "exclude an estimate of 0 (exact {:.6g}); use at least {:.0f} samples",
@@ -211,11 +211,14 @@ class MonteCarlo final : public Kernel {
     if (std::isfinite(exact) && std::isfinite(variance)) return;
     const double exponent = (2 * option_.rate + option_.volatility * option_.volatility) * option_.maturity;
     throw UsageError(fmt::format(
-        "--volatility {} --maturity {} --rate {}: the exact price ({}) or its payoff variance ({}) is not a finite "
-        "number, so no estimate can be verified; (2 rate + volatility^2) * maturity = {:.4g} must stay below about "
-        "{:.0f} (709 - 2 ln spot)",
-        option_.volatility, option_.maturity, option_.rate, exact, variance, exponent,
-        709.0 - 2 * std::log(option_.spot)));
+        "{}: the exact price ({}) or its payoff variance ({}) is not a finite number, so no estimate can be verified; "
+        "(2 rate + volatility^2) * maturity = {:.4g} must stay below about {:.0f} (709 - 2 ln spot)",
+        option_text(), exact, variance, exponent, 709.0 - 2 * std::log(option_.spot)));
+  }
+
+  std::string option_text() const {
+    return fmt::format("--spot {} --strike {} --rate {} --volatility {} --maturity {}", option_.spot, option_.strike,
+                       option_.rate, option_.volatility, option_.maturity);
   }
 
   nlohmann::json params() const override {

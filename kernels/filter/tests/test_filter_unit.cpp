@@ -83,6 +83,17 @@ TEST(FilterWeights, GaussianRadiusIsCeilThreeSigmaAndWeightsAreNormalised) {
   EXPECT_THROW(hf::make_box(-1), std::invalid_argument);
 }
 
+// sigma = 1e-300 squared underflows to 0: g(0) was exp(-0 / 0) = NaN, so every weight was NaN and
+// the run "failed verification" instead of filtering (an identity filter at such a sigma).
+TEST(FilterWeights, TinySigmaGivesTheIdentityNotNaN) {
+  for (const double sigma : {1e-300, 1e-160, 1e-3}) {
+    const hf::FilterSpec spec = hf::make_gaussian(sigma);
+    ASSERT_EQ(spec.radius, 1);
+    EXPECT_EQ(spec.weights[0], 1.0f) << sigma;
+    EXPECT_EQ(spec.weights[1], 0.0f) << sigma;
+  }
+}
+
 TEST(FilterReference, BoxOfAConstantImageIsThatConstantAndSobelOfARampIsItsSlope) {
   const std::vector<float> flat(5 * 4, 7.0f);
   const auto boxed = hf::reference_filter(hf::make_box(1), flat, 5, 4, 1, 2);
