@@ -39,7 +39,7 @@ while [ "$rounds" -eq 0 ] || [ "$round" -lt "$rounds" ]; do
         found=1
       done
     else
-      grep -E "stat::number_of_executed_runs|stat::peak_rss_mb" "$artifacts.log" | sed "s/^/fuzz-forever: $t /"
+      grep -E "stat::number_of_executed_units|stat::new_units_added|stat::peak_rss_mb" "$artifacts.log" | sed "s/^/fuzz-forever: $t /"
     fi
     rm -rf "$artifacts" "$artifacts.log"
   done
