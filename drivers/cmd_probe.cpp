@@ -15,6 +15,7 @@
 #include "command.hpp"
 #include "hk/cli.hpp"
 #include "hk/errors.hpp"
+#include "hk/json_text.hpp"
 #include "hk/system.hpp"
 #include "probe/probe.hpp"
 
@@ -118,7 +119,8 @@ int run_probe_command(const ProbeState& o) {
               << "ratio = process time / thread time; Nx after a time = speed-up over 1 thread (I/O: over one wait "
                  "at a time).\n";
   if (json_out) {
-    *json_out << hk::probe::to_json(results, s, rows, failures).dump(2) << "\n";
+    // json_text: settings (--mpirun, --hosts) and reasons (paths) may hold bytes that are not UTF-8.
+    *json_out << hk::json_text(hk::probe::to_json(results, s, rows, failures), 2) << "\n";
     if (!json_out->flush()) throw hk::RuntimeError(fmt::format("--json: writing '{}' failed", o.json_path));
     std::cout << "figures with units: " << o.json_path << "\n";
   }

@@ -18,6 +18,7 @@
 
 #include "hk/cli.hpp"
 #include "hk/errors.hpp"
+#include "hk/json_text.hpp"
 #include "hk/mpi_env.hpp"
 #include "hk/system.hpp"
 
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
     result["library"] = hk::MpiEnvironment::library_version();
     if (env->rank() == 0) {
       std::ofstream out(o.out);
-      out << result.dump(2) << "\n";
+      out << hk::json_text(result, 2) << "\n";
       if (!out.flush()) throw hk::RuntimeError(fmt::format("--out: cannot write '{}'", o.out));
     }
     if (!verified) {

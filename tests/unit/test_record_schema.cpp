@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "hk/json_text.hpp"
 #include "hk/record.hpp"
+#include "hk/run_record.hpp"
 #include "hk/stats.hpp"
 
 namespace {
@@ -236,4 +238,27 @@ TEST(Utf8, RecordsWithBadBytesAreWrittenNotThrown) {
   ASSERT_EQ(file.records.size(), 1u);
   EXPECT_EQ(hk::utf8_unescaped(file.records[0]["params"]["input"].get<std::string>()), "caf\xe9.png");
   std::remove(path.c_str());
+}
+
+// Issue 13 item 2: a check that cannot fail is no pass. The record says verify_failed when the
+// kernel's tolerance is not finite or its error is NaN, whatever the kernel's own verdict.
+TEST(Verification, OnlyAFiniteToleranceAndANumericErrorPass) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  struct Case {
+    bool passed;
+    double error, tolerance;
+    const char* status;
+  };
+  for (const Case& c : {Case{true, 0.5, 1.0, "ok"}, Case{true, 0.0, 0.0, "ok"}, Case{false, 0.5, 1.0, "verify_failed"},
+                        Case{true, 100.0, inf, "verify_failed"},  // estimate 0 vs exact 100, "tolerance inf"
+                        Case{true, 0.5, nan, "verify_failed"}, Case{true, nan, 1.0, "verify_failed"},
+                        Case{true, nan, inf, "verify_failed"}}) {
+    json record = json::object();
+    hk::record_outcome(record, hk::Verification{c.passed, "check", c.error, c.tolerance}, json::object(),
+                       json::object());
+    EXPECT_EQ(record["status"], c.status) << "passed " << c.passed << ", error " << c.error << ", tolerance "
+                                          << c.tolerance;
+    EXPECT_EQ(record["verification"]["passed"], std::string(c.status) == "ok");
+  }
 }

@@ -1,5 +1,7 @@
 #include "hk/run_record.hpp"
 
+#include <cmath>
+
 #include "hk/record.hpp"
 #include "hk/stats.hpp"
 
@@ -24,13 +26,17 @@ void record_timings(json& record, const std::vector<RepetitionTimes>& reps, doub
 }
 
 void record_outcome(json& record, const Verification& verification, json result, json metrics) {
-  record["verification"] = {{"passed", verification.passed},
+  // A check whose tolerance is not finite, or whose error is NaN, cannot tell right from wrong
+  // (issue 13: an estimate of 0 against an exact 100 was "verified, tolerance inf").
+  const bool passed =
+      verification.passed && std::isfinite(verification.tolerance) && !std::isnan(verification.error);
+  record["verification"] = {{"passed", passed},
                             {"method", verification.method},
                             {"error", verification.error},
                             {"tolerance", verification.tolerance}};
   record["result"] = result.is_object() ? std::move(result) : json::object();
   record["metrics"] = metrics.is_object() ? std::move(metrics) : json::object();
-  record["status"] = verification.passed ? "ok" : "verify_failed";
+  record["status"] = passed ? "ok" : "verify_failed";
 }
 
 void record_memory(json& record, const MemoryTotals& memory) {
