@@ -256,7 +256,8 @@ TEST(PythonVerdicts, TimingVerdictsReportedNotAssertedWithTimingVerdictsReport) 
   hp::PythonResults reported = results_of(run, 2);
   reported.assert_timing = false;
   EXPECT_TRUE(hp::check_python(reported).empty()) << "a speed-up below its threshold is reported, not a failure";
-  const auto& spawn = verdict(hp::judge_python(run, 2, false), "CPU-bound Python on processes (spawn)");
+  const auto verdicts = hp::judge_python(run, 2, false);  // kept: verdict() returns a reference into it
+  const auto& spawn = verdict(verdicts, "CPU-bound Python on processes (spawn)");
   EXPECT_FALSE(spawn.asserted);
   EXPECT_NE(spawn.text.find("did not hold; reported: --timing-verdicts report"), std::string::npos) << spawn.text;
   run.child_had_a_copy = false;  // a fact, not a timing: still a failed check
