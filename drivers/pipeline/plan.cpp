@@ -102,6 +102,11 @@ std::vector<PlannedRun> plan_runs(const std::vector<Mix>& full, Scaling scaling,
       add(top, top.threads, 1.0);
       continue;
     }
+    // The family is enumerated core count by core count: refuse a full size that cannot be
+    // (4294967296 cores wrapped to 0 in an int and planned a "1x0" mix).
+    if (top.cores() > kMaxPlannedBudget)
+      throw UsageError(fmt::format("--scaling {}: mix {} has {} cores, too many to plan its family (at most {})",
+                                   scaling_name(scaling), top.label(), top.cores(), kMaxPlannedBudget));
     const int top_cores = static_cast<int>(top.cores());
     for (int cores : scaling_core_counts(top_cores)) {
       Mix member;

@@ -41,11 +41,12 @@ double median_wall(const std::vector<PyTrial>& trials) {
 
 std::string speed(double ratio) { return speedup_text(ratio); }
 
-// Why a timing verdict is not asserted: the least contended trial of the two series.
+// Why a timing verdict is not asserted: the least contended trial of the series that had no quiet
+// trial (the other series may have had one; quoting its 0% would contradict "busy").
 std::string busy_reason(const std::vector<const std::vector<PyTrial>*>& series) {
   double least = 1;
   for (const auto* trials : series)
-    if (trials)
+    if (trials && !best_quiet(trials))
       for (const PyTrial& t : *trials) least = std::min(least, t.stall);
   return fmt::format("not asserted: CPUs busy (tasks waited for a CPU {:.0f}% of the time at best; quiet: <= {:.0f}%)",
                      100 * least, 100 * kQuietStall);

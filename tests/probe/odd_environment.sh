@@ -10,7 +10,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAILED: $*"; exit 1; }
 odd=$(printf '/nonexistent/mpirun\xe9')
-output=$(TMPDIR=/nonexistent timeout 300 "$hk" probe --quick --mpirun "$odd" --json "$dir/probe.json" 2>&1)
+output=$(TMPDIR=/nonexistent timeout 300 "$hk" probe --quick --timing-verdicts report --mpirun "$odd" --json "$dir/probe.json" 2>&1)
 status=$?
 [ "$status" -eq 0 ] || fail "exit status $status: $output"
 grep -q "MPI rows unavailable: cannot create a scratch directory '/nonexistent/hk-probe-" <<<"$output" ||

@@ -160,6 +160,14 @@ TEST(Plan, WeakScalesTheProblemWithTheCores) {
   EXPECT_DOUBLE_EQ(runs[3].weak_factor, 1.0);
 }
 
+// 1048576 x 4096 = 2^32 cores wrapped to 0 in an int and planned a "1x0" mix (issue 13).
+TEST(Plan, AFamilyTooBigToEnumerateIsRefused) {
+  const auto full = hk::pipeline::parse_mixes("1048576x4096");
+  EXPECT_THROW(hk::pipeline::plan_runs(full, hk::pipeline::Scaling::strong), hk::UsageError);
+  EXPECT_THROW(hk::pipeline::plan_runs(full, hk::pipeline::Scaling::weak), hk::UsageError);
+  EXPECT_EQ(hk::pipeline::plan_runs(full, hk::pipeline::Scaling::none).size(), 1u);
+}
+
 TEST(Plan, ScalingNames) {
   EXPECT_EQ(hk::pipeline::parse_scaling("weak"), hk::pipeline::Scaling::weak);
   EXPECT_THROW(hk::pipeline::parse_scaling("medium"), hk::UsageError);
