@@ -8,18 +8,13 @@
 #include <vector>
 
 #include "hk/system.hpp"  // shell_quote
+#include "hosts.hpp"
 
 namespace hk {
 
 // With --oversubscribe, ranks x threads of a node may exceed its cores up to this factor; beyond
 // it a run tells nothing about the mix and only floods the machine (mpirun -np 1048576).
 inline constexpr int kMaxOversubscription = 16;
-
-// A host a launch may use, with the ranks it may take (issue 14: --hosts/--hostfile fill it).
-struct HostSlots {
-  std::string name;
-  int slots = 0;
-};
 
 // One launch: R ranks x T threads of `program` on N nodes.
 struct LaunchSpec {

@@ -1,0 +1,121 @@
+// Host lists of a launch across hosts (issue 14): --hosts, --hostfile (Open MPI's syntax), the
+// hosts and cores of N nodes, and the words of --launcher-args.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "hk/errors.hpp"
+#include "hosts.hpp"
+
+namespace {
+
+// The UsageError's text of `action`, or "" when it threw none.
+template <typename Action>
+std::string usage_error(Action action) {
+  try {
+    action();
+  } catch (const hk::UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Hosts, HostsOptionKeepsOrderAndSlots) {
+  const hk::HostList list = hk::parse_hosts_option("node1:4,node2:2,10.77.0.3");
+  ASSERT_EQ(list.hosts.size(), 3u);
+  EXPECT_EQ(list.hosts[0], (hk::HostSlots{"node1", 4}));
+  EXPECT_EQ(list.hosts[1], (hk::HostSlots{"node2", 2}));
+  EXPECT_EQ(list.hosts[2], (hk::HostSlots{"10.77.0.3", 0}));
+  EXPECT_EQ(list.source, "hosts");
+  EXPECT_EQ(list.names(), "node1, node2, 10.77.0.3");
+}
+
+TEST(Hosts, HostsOptionRefusesBadItems) {
+  EXPECT_NE(usage_error([] { hk::parse_hosts_option("node1:4,,node2:4"); }).find("'' is not HOST or HOST:SLOTS"),
+            std::string::npos);
+  EXPECT_NE(usage_error([] { hk::parse_hosts_option("node1:0"); }).find("whole number from 1"), std::string::npos);
+  EXPECT_NE(usage_error([] { hk::parse_hosts_option("node1:4x"); }).find("whole number"), std::string::npos);
+  EXPECT_NE(usage_error([] { hk::parse_hosts_option("node1:99999999999"); }).find("whole number"), std::string::npos);
+  EXPECT_NE(usage_error([] { hk::parse_hosts_option("-x:2"); }).find("not HOST"), std::string::npos);
+  EXPECT_NE(usage_error([] { hk::parse_hosts_option("a b:2"); }).find("not HOST"), std::string::npos);
+  EXPECT_NE(usage_error([] { hk::parse_hosts_option("n1:2,n1:2"); }).find("'n1' is named twice"), std::string::npos);
+}
+
+TEST(Hosts, HostfileInOpenMpiSyntax) {
+  const hk::HostList list = hk::parse_hostfile_text(
+      "# the nodes\n"
+      "node1 slots=4 max_slots=8\n"
+      "\n"
+      "  node2   slots=4   # second\n"
+      "node3\n"
+      "node1 slots=2\n",
+      "hf");
+  ASSERT_EQ(list.hosts.size(), 3u);
+  EXPECT_EQ(list.hosts[0], (hk::HostSlots{"node1", 6}));  // named twice: slots add up
+  EXPECT_EQ(list.hosts[1], (hk::HostSlots{"node2", 4}));
+  EXPECT_EQ(list.hosts[2], (hk::HostSlots{"node3", 0}));
+  EXPECT_EQ(list.source, "hostfile");
+  EXPECT_EQ(list.origin, "--hostfile hf");
+}
+
+TEST(Hosts, HostfileBadLinesNameTheLine) {
+  EXPECT_EQ(usage_error([] { hk::parse_hostfile_text("node1 slots=4\nnode2 slot=4\n", "hf"); }),
+            "--hostfile hf:2: 'slot=4' is not understood; allowed after the host: slots=N, max_slots=N (N from 1 to "
+            "1048576)");
+  EXPECT_NE(usage_error([] { hk::parse_hostfile_text("node1 slots=-1\n", "hf"); }).find("hf:1: 'slots=-1'"),
+            std::string::npos);
+  EXPECT_NE(usage_error([] { hk::parse_hostfile_text("node1 slots=4 max_slots=2\n", "hf"); })
+                .find("slots=4 is more than max_slots=2"),
+            std::string::npos);
+  EXPECT_NE(usage_error([] { hk::parse_hostfile_text("no/de slots=1\n", "hf"); }).find("is not a host name"),
+            std::string::npos);
+  EXPECT_NE(usage_error([] { hk::parse_hostfile_text("# nothing\n\n", "hf"); }).find("names no host"),
+            std::string::npos);
+}
+
+TEST(Hosts, MissingHostfileIsOneLine) {
+  EXPECT_NE(usage_error([] { hk::read_hostfile("/nonexistent/hostfile"); }).find("--hostfile: cannot read"),
+            std::string::npos);
+  EXPECT_NE(usage_error([] { hk::read_hostfile("/"); }).find("not a regular file"), std::string::npos);
+  const std::string path = ::testing::TempDir() + "hk_test_hostfile";
+  std::ofstream(path) << "a slots=2\nb slots=2\n";
+  EXPECT_EQ(hk::read_hostfile(path).hosts.size(), 2u);
+  std::remove(path.c_str());
+}
+
+TEST(Hosts, ChooseTakesTheFirstNodesAndTheirSlots) {
+  const hk::HostList list = hk::parse_hosts_option("a:4,b:2,c:8");
+  hk::NodeHosts one = hk::choose_hosts(list, 1, 0);
+  EXPECT_EQ(one.hosts, (std::vector<hk::HostSlots>{{"a", 4}}));
+  EXPECT_EQ(one.cores_per_node, 4);
+  EXPECT_EQ(one.cores_source, "--hosts slots");
+  hk::NodeHosts two = hk::choose_hosts(list, 2, 0);
+  EXPECT_EQ(two.cores_per_node, 2);  // the smallest host bounds every node of an even spread
+  hk::NodeHosts given = hk::choose_hosts(list, 3, 3);
+  EXPECT_EQ(given.cores_per_node, 3);
+  EXPECT_EQ(given.cores_source, "--cores");
+}
+
+TEST(Hosts, ChooseRefusesMoreNodesThanHostsAndUnknownCores) {
+  const hk::HostList list = hk::parse_hosts_option("a:1,b:1");
+  EXPECT_EQ(usage_error([&] { hk::choose_hosts(list, 3, 0); }),
+            "--nodes 3: --hosts names only 2 host(s) (a, b); allowed: --nodes 1 to 2");
+  const hk::HostList no_slots = hk::parse_hostfile_text("a slots=2\nb\n", "hf");
+  EXPECT_NE(usage_error([&] { hk::choose_hosts(no_slots, 2, 0); }).find("host 'b' gives no slots"), std::string::npos);
+  const hk::NodeHosts with_cores = hk::choose_hosts(no_slots, 2, 2);
+  EXPECT_EQ(with_cores.hosts[1], (hk::HostSlots{"b", 2}));  // slots filled in for the launcher
+  EXPECT_EQ(hk::choose_hosts(no_slots, 1, 0).cores_source, "hostfile slots");
+}
+
+TEST(Hosts, LauncherArgsSplitLikeAShell) {
+  EXPECT_EQ(hk::split_launcher_args("  --mca plm_rsh_agent /x/agent  --mca btl ^openib "),
+            (std::vector<std::string>{"--mca", "plm_rsh_agent", "/x/agent", "--mca", "btl", "^openib"}));
+  EXPECT_EQ(hk::split_launcher_args(R"(-x 'A=b c' "--tag=\"q\"" a\ b '' $HOME)"),
+            (std::vector<std::string>{"-x", "A=b c", "--tag=\"q\"", "a b", "", "$HOME"}));
+  EXPECT_TRUE(hk::split_launcher_args("").empty());
+  EXPECT_NE(usage_error([] { hk::split_launcher_args("--mca 'x"); }).find("not closed"), std::string::npos);
+}
