@@ -1,21 +1,32 @@
 // hk info: the machine as hybridkit sees it (hwloc topology, build provenance).
-// `hk info --cores` prints only the number of physical cores (for scripts).
+// `hk info --cores` prints only the number of physical cores (for scripts); `hk info --node-json`
+// prints one line {"hostname", "topology"} (what hk sweep gathers from every host it runs on).
 #include <iostream>
 #include <memory>
 
 #include "command.hpp"
 #include "hk/build_info.hpp"
 #include "hk/errors.hpp"
+#include "hk/system.hpp"
 #include "topology.hpp"
 
 namespace {
 std::function<int()> setup_info(CLI::App& app) {
   auto cores_only = std::make_shared<bool>(false);
+  auto node_json = std::make_shared<bool>(false);
   app.add_flag("--cores", *cores_only, "print only the number of physical cores");
-  return [cores_only] {
+  app.add_flag("--node-json", *node_json, "print one JSON line: this host's name and topology summary")
+      ->excludes("--cores");
+  return [cores_only, node_json] {
     const hk::Topology topology = hk::read_topology();
     if (*cores_only) {
       std::cout << topology.cores << "\n";
+      return hk::kExitOk;
+    }
+    if (*node_json) {
+      // One write of one line: several hosts print at once through one launcher.
+      const nlohmann::json line = {{"hostname", hk::host_name()}, {"topology", hk::topology_json(topology)}};
+      std::cout << line.dump() + "\n" << std::flush;
       return hk::kExitOk;
     }
     nlohmann::json info = {{"topology", hk::topology_json(topology)},
