@@ -18,6 +18,7 @@
 #include "hk/errors.hpp"
 #include "hk/record_file.hpp"
 #include "hk/system.hpp"
+#include "host_topology.hpp"
 #include "mix_options.hpp"
 #include "plan.hpp"
 #include "progress.hpp"
@@ -79,7 +80,7 @@ SweepPlan plan_sweep(const SweepState& s, const CLI::App& sub) {
   p.request.mixes_given = sub.get_option("--mixes")->count() > 0;
   p.request.mixes_text = s.mixes_text;
   p.request.scaling = pl::parse_scaling(s.scaling_text);
-  p.request.node_counts = {s.launch.nodes};
+  p.request.node_counts = hk::node_counts(s.launch);
   p.request.cores_per_node = p.settings.launch.cores_per_node;
   pl::ConfigurationSet set = pl::make_configurations(p.kernels, p.args, pl::plan(p.request), p.settings);
   p.configs = std::move(set.list);
@@ -98,14 +99,34 @@ SweepPlan plan_sweep(const SweepState& s, const CLI::App& sub) {
   return p;
 }
 
-json sweep_document(const SweepState& s, const SweepPlan& p, const std::string& started_at) {
+int most_nodes(const SweepPlan& p) {
+  return *std::max_element(p.request.node_counts.begin(), p.request.node_counts.end());
+}
+
+std::string hosts_source(const hk::LaunchSpec& launch) {
+  if (!launch.hosts.empty()) return launch.hosts_source;
+  return launch.launcher == "srun" ? "allocation" : "local";
+}
+
+// Every host the sweep runs on, as the host itself describes it (hk info --node-json run there);
+// this machine's own description when the sweep runs here only.
+json sweep_hosts(const SweepPlan& p) {
+  if (p.settings.launch.hosts.empty() && most_nodes(p) == 1 && p.settings.launch.launcher != "srun")
+    return json::array({{{"hostname", hk::host_name()}, {"topology", hk::topology_json(p.topology)}}});
+  return pl::gather_host_topologies(p.settings.launch, most_nodes(p), pl::this_executable(),
+                                    p.paths.log_dir + "/hosts-topology");
+}
+
+json sweep_document(const SweepState& s, const SweepPlan& p, const std::string& started_at, const json& hosts) {
   json kernels = json::array();
   for (const auto& kernel : p.kernels) {
     const pl::KernelDescription d = pl::describe_kernel(kernel, p.args);
     kernels.push_back({{"kernel", kernel}, {"variant", d.variant}, {"params", d.params}});
   }
   json mixes = json::array();
-  for (const auto& m : pl::full_mixes(p.request, s.launch.nodes)) mixes.push_back(m.label());
+  for (int nodes : p.request.node_counts)
+    for (const auto& m : pl::full_mixes(p.request, nodes))
+      if (std::find(mixes.begin(), mixes.end(), m.label()) == mixes.end()) mixes.push_back(m.label());
   json machine = hk::topology_json(p.topology);
   machine["hostname"] = hk::host_name();
   return {{"schema", "hybridkit.sweep/1"},
@@ -122,8 +143,13 @@ json sweep_document(const SweepState& s, const SweepPlan& p, const std::string& 
             {"flags", hk::build::flags},
             {"build_type", hk::build::build_type},
             {"launcher", p.settings.launch.launcher_version}}},
-          {"budget_cores", static_cast<long long>(p.settings.launch.cores_per_node) * s.launch.nodes},
-          {"nodes", s.launch.nodes},
+          {"budget_cores", static_cast<long long>(p.settings.launch.cores_per_node) * most_nodes(p)},
+          {"cores_per_node", p.settings.launch.cores_per_node},
+          {"cores_source", p.settings.launch.cores_source},
+          {"nodes", p.request.node_counts},
+          {"hosts_source", hosts_source(p.settings.launch)},
+          {"hosts", hosts},
+          {"launcher_args", p.settings.launch.launcher_args},
           {"launcher", s.launch.launcher},
           {"scaling", pl::scaling_name(p.request.scaling)},
           {"family_definition",
@@ -171,10 +197,9 @@ int execute_sweep(const SweepState& s, SweepPlan& p, pl::Progress& progress) {
   if (s.resume) done = pl::ok_runs(p.paths.jsonl);
   for (const auto& w : done.warnings) progress.message("hk sweep: WARNING: " + w);
 
-  json document = sweep_document(s, p, hk::utc_timestamp());
+  json document = sweep_document(s, p, hk::utc_timestamp(), sweep_hosts(p));
   pl::write_sweep_json(p.paths, document);
-  const pl::SweepContext context{p.request.scaling, static_cast<long long>(p.settings.launch.cores_per_node) * s.launch.nodes,
-                                 s.launch.launcher, s.timeout_s};
+  const pl::SweepContext context{p.request.scaling, p.settings.launch.cores_per_node, s.launch.launcher, s.timeout_s};
   pl::SweepTally tally;
   {
     const pl::StopSignals signals;
@@ -224,7 +249,7 @@ std::function<int()> setup_sweep(CLI::App& sweep) {
         ->group("Sweep");
     sub->add_flag("--resume", state->resume, "skip configurations already recorded ok in DIR/runs.jsonl")
         ->group("Sweep");
-    hk::add_launch_options(*sub, state->launch);
+    hk::add_launch_options(*sub, state->launch, hk::NodesOption::list);
   }
   return [state, &sweep] { return run_sweep(*state, sweep); };
 }

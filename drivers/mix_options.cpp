@@ -2,14 +2,32 @@
 
 #include <fmt/format.h>
 
+#include "plan.hpp"
 
 namespace hk {
 
-void add_launch_options(CLI::App& app, LaunchOptions& o) {
-  add_int_option(app, "--nodes", o.nodes, 1, 1 << 16, "nodes to spread the ranks over")->group("Mix");
+void add_launch_options(CLI::App& app, LaunchOptions& o, NodesOption nodes) {
+  if (nodes == NodesOption::one) {
+    add_int_option(app, "--nodes", o.nodes, 1, 1 << 16, "nodes to spread the ranks over")->group("Mix");
+  } else {
+    app.add_option("--nodes", o.nodes_list, "node counts to sweep, e.g. 1,2 (the ranks spread evenly over them)")
+        ->default_str("1")
+        ->group("Mix");
+  }
   add_int_option(app, "--cores", o.cores, 1, 1 << 20, "physical cores per node")
-      ->default_str("hwloc's count")
+      ->default_str("the hosts' slots, else hwloc's count")
       ->group("Mix");
+  CLI::Option* hosts =
+      app.add_option("--hosts", o.hosts, "hosts for mpirun and their cores: h1:N,h2:N (--nodes N takes the first N)")
+          ->group("Launch");
+  app.add_option("--hostfile", o.hostfile, "hosts for mpirun in Open MPI's hostfile syntax ('host slots=N' lines)")
+      ->type_name("FILE")
+      ->excludes(hosts)
+      ->group("Launch");
+  app.add_option("--launcher-args", o.launcher_args,
+                 "site flags passed to the launcher as they are, e.g. \"--mca plm_rsh_agent ssh\" (recorded)")
+      ->type_name("\"ARGS\"")
+      ->group("Launch");
   app.add_flag("--oversubscribe", o.oversubscribe, "allow ranks x threads beyond the cores (then no binding)")
       ->group("Mix");
   app.add_flag("--dry-run", o.dry_run, "print the commands, do not run them")->group("Launch");
@@ -24,10 +42,15 @@ void add_launch_options(CLI::App& app, LaunchOptions& o) {
 const std::set<std::string>& hk_only_options() {
   static const std::set<std::string> names = {
       "--ranks", "--threads", "--nodes", "--cores", "--oversubscribe", "--dry-run", "--launcher",
-      "--launcher-path", "--kernel-exe", "--help",
+      "--launcher-path", "--kernel-exe", "--help", "--hosts", "--hostfile", "--launcher-args",
       // hk sweep's own
       "--mixes", "--scaling", "--timeout", "--resume", "--out-dir", "--budget"};
   return names;
+}
+
+std::vector<int> node_counts(const LaunchOptions& options) {
+  if (options.nodes_list.empty()) return {options.nodes};
+  return pipeline::parse_node_counts(options.nodes_list);
 }
 
 std::vector<std::string> forwarded_args(const CLI::App& app) {

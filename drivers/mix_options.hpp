@@ -13,8 +13,12 @@
 namespace hk {
 
 struct LaunchOptions {
-  int nodes = 1;
-  int cores = 0;  // physical cores per node; 0: hwloc's count
+  int nodes = 1;           // hk run: --nodes N
+  std::string nodes_list;  // hk sweep: --nodes N1,N2,... ("": 1)
+  int cores = 0;  // physical cores per node; 0: the hosts' slots, else hwloc's count
+  std::string hosts;          // --hosts h1:N,h2:N
+  std::string hostfile;       // --hostfile FILE (Open MPI's syntax)
+  std::string launcher_args;  // --launcher-args "...": site flags passed to the launcher as they are
   bool oversubscribe = false;
   bool dry_run = false;
   std::string launcher = "mpirun";
@@ -22,8 +26,13 @@ struct LaunchOptions {
   std::string kernel_exe;
 };
 
-// --nodes --cores --oversubscribe --dry-run --launcher --launcher-path --kernel-exe
-void add_launch_options(CLI::App& app, LaunchOptions& options);
+// How --nodes is given: one count (hk run) or a list of counts to sweep (hk sweep).
+enum class NodesOption { one, list };
+// --nodes --cores --hosts --hostfile --oversubscribe --dry-run --launcher --launcher-path
+// --launcher-args --kernel-exe
+void add_launch_options(CLI::App& app, LaunchOptions& options, NodesOption nodes = NodesOption::one);
+// The node counts asked for: --nodes N, or the --nodes list (UsageError naming --nodes).
+std::vector<int> node_counts(const LaunchOptions& options);
 // Names (with "--") of every option hk itself consumes; all others are hk-kernel's.
 const std::set<std::string>& hk_only_options();
 // The kernel options given on `app`, as --name=value words for hk-kernel (safe for negatives).

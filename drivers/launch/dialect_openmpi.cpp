@@ -11,18 +11,24 @@ namespace hk {
 
 namespace {
 
+// --host h1:S1,h2:S2: the hosts of the launch's nodes with their slots (their cores).
+std::string host_list(const LaunchSpec& spec) {
+  std::string list;
+  for (int i = 0; i < spec.nodes; ++i)
+    list += fmt::format("{}{}:{}", i > 0 ? "," : "", spec.hosts[i].name, spec.hosts[i].slots);
+  return list;
+}
+
 class OpenMpiDialect : public LaunchDialect {
  public:
   std::vector<std::string> launcher_words(const LaunchSpec& spec, const Placement& placement,
                                           const Environment& rank_env) const override {
     std::vector<std::string> words = {launcher_executable(spec), "-np", std::to_string(spec.ranks)};
+    if (!spec.hosts.empty()) words.insert(words.end(), {"--host", host_list(spec)});
     if (placement.bound) {
-      words.insert(words.end(), {"--map-by",
-                                 fmt::format("ppr:{}:{}:PE={}", placement.ranks_per_domain, placement.map_domain,
-                                             placement.threads_per_rank),
-                                 "--bind-to", "core"});
+      words.insert(words.end(), {"--map-by", map_by(spec, placement), "--bind-to", "core"});
     } else {
-      words.insert(words.end(), {"--oversubscribe", "--map-by", "slot", "--bind-to", "none"});
+      words.insert(words.end(), {"--oversubscribe", "--map-by", map_by(spec, placement), "--bind-to", "none"});
     }
     for (const auto& [name, value] : rank_env) words.insert(words.end(), {"-x", name});
     return words;

@@ -60,12 +60,31 @@ Environment thread_environment(const LaunchSpec& spec, const Placement& placemen
   return env;
 }
 
+// A host list is for launchers that take one (mpirun); it holds at least the nodes asked for.
+void check_hosts(const LaunchSpec& spec) {
+  const std::string dialect = dialect_name(spec);
+  (void)find_dialect(dialect);
+  if (spec.hosts.empty()) return;
+  if (dialect == "srun")
+    throw UsageError("--hosts/--hostfile: srun takes its nodes from the Slurm allocation; give them to sbatch/salloc "
+                     "(-N), or launch with mpirun");
+  if (static_cast<int>(spec.hosts.size()) < spec.nodes)
+    throw UsageError(fmt::format("--nodes {}: the host list names only {} host(s); allowed: --nodes 1 to {}",
+                                 spec.nodes, spec.hosts.size(), spec.hosts.size()));
+}
+
 bool executable_file(const std::string& path) {
   struct stat info {};
   return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && access(path.c_str(), X_OK) == 0;
 }
 
 }  // namespace
+
+std::string map_by(const LaunchSpec& spec, const Placement& placement) {
+  if (placement.bound)
+    return fmt::format("ppr:{}:{}:PE={}", placement.ranks_per_domain, placement.map_domain, placement.threads_per_rank);
+  return spec.hosts.empty() && spec.nodes == 1 ? "slot" : fmt::format("ppr:{}:node", placement.ranks_per_node);
+}
 
 bool oversubscribed(const LaunchSpec& spec) {
   return spec.cores_per_node > 0 && cores_asked(spec) > cores_available(spec);
@@ -78,7 +97,7 @@ Placement validate_launch(const LaunchSpec& spec) {
     throw UsageError(fmt::format("--ranks {} must be a multiple of --nodes {} (the same ranks on every node)",
                                  spec.ranks, spec.nodes));
   check_cores(spec);
-  (void)find_dialect(dialect_name(spec));
+  check_hosts(spec);
   Placement placement;
   placement.ranks_per_node = spec.ranks / spec.nodes;
   placement.threads_per_rank = spec.threads;
@@ -94,6 +113,7 @@ LaunchCommand compose_launch(const LaunchSpec& spec) {
   command.env = thread_environment(spec, placement);
   command.env.push_back({"HK_LAUNCH_INFO", launch_info(spec, placement)});
   command.argv = dialect->launcher_words(spec, placement, command.env);
+  command.argv.insert(command.argv.end(), spec.launcher_args.begin(), spec.launcher_args.end());
   for (auto& entry : dialect->launcher_environment()) command.env.push_back(std::move(entry));
   command.argv.insert(command.argv.end(), spec.program.begin(), spec.program.end());
   return command;
@@ -102,20 +122,23 @@ LaunchCommand compose_launch(const LaunchSpec& spec) {
 std::string launch_info(const LaunchSpec& spec, const Placement& placement) {
   const std::string dialect = dialect_name(spec);
   const std::string path = find_executable(launcher_executable(spec));
+  nlohmann::json host_names = nlohmann::json::array();
+  for (const auto& host : spec.hosts) host_names.push_back(host.name);
   const nlohmann::json info = {
       {"launcher", spec.launcher},
       {"launcher_path", path.empty() ? launcher_executable(spec) : path},
       {"launcher_version", spec.launcher_version},
       {"dialect", dialect},
       {"binding", placement.bound ? "core" : "none"},
-      {"map_by", placement.bound ? fmt::format("ppr:{}:{}:PE={}", placement.ranks_per_domain, placement.map_domain,
-                                               placement.threads_per_rank)
-                                 : "slot"},
+      {"map_by", map_by(spec, placement)},
       {"cpus", "cores"},
       {"expected_ranks", spec.ranks},
       {"expected_threads", spec.threads},
-      {"hosts_source", !spec.hosts.empty() ? "hosts" : dialect == "srun" ? "allocation" : "local"},
-      {"extra_args", nlohmann::json::array()}};
+      {"hosts_source", !spec.hosts.empty() ? spec.hosts_source : dialect == "srun" ? "allocation" : "local"},
+      {"hosts", host_names},
+      {"cores_per_node", spec.cores_per_node},
+      {"cores_source", spec.cores_source},
+      {"extra_args", spec.launcher_args}};
   return json_text(info);
 }
 
@@ -163,6 +186,10 @@ void check_runnable_here(const LaunchSpec& spec, int machine_cores) {
   if (!spec.program.empty() && find_executable(spec.program.front()).empty())
     throw UsageError(fmt::format("{}: '{}' is not an executable file (or not found on PATH)", spec.program_option,
                                  spec.program.front()));
+  if (spec.nodes > 1 && spec.hosts.empty() && dialect_name(spec) != "srun" && std::getenv("SLURM_JOB_ID") == nullptr)
+    throw UsageError(fmt::format("--nodes {}: {} needs the hosts to start on outside a Slurm allocation; give "
+                                 "--hosts h1:N,h2:N or --hostfile FILE",
+                                 spec.nodes, spec.launcher));
   if (machine_cores > 0 && launches_here(spec) && !oversubscribed(spec) && cores_asked(spec) > machine_cores) {
     throw UsageError(fmt::format(
         "--ranks {} x --threads {} = {} cores, but this machine has {} physical core(s): a bound launch cannot be "

@@ -28,6 +28,9 @@ struct LaunchSpec {
   std::string dialect;              // empty: the launcher's own (dialect_name)
   std::string launcher_version;     // the first line of its --version ("" when not known)
   std::vector<HostSlots> hosts;     // empty: this machine, or the batch system's allocation
+  std::string hosts_source;         // where `hosts` came from: "hostfile", "hosts" ("" when empty)
+  std::string cores_source = "this machine (hwloc)";  // where cores_per_node came from
+  std::vector<std::string> launcher_args;  // --launcher-args: passed to the launcher as they are
   std::vector<std::string> program;  // what every rank runs: the executable, then its arguments
   std::string program_option = "--kernel-exe";  // the option that names program[0], for messages
 };
@@ -50,6 +53,10 @@ struct LaunchCommand {
   std::string display() const;
 };
 
+// Open MPI's --map-by of the placement: ppr:K:DOMAIN:PE=T when bound; unbound, "slot" on this
+// machine and ppr:K:node across hosts (so that the ranks still spread evenly).
+std::string map_by(const LaunchSpec& spec, const Placement& placement);
+
 // True when R x T exceeds the cores of the nodes (false when the cores are not known).
 bool oversubscribed(const LaunchSpec& spec);
 
@@ -65,7 +72,8 @@ Placement validate_launch(const LaunchSpec& spec);
 LaunchCommand compose_launch(const LaunchSpec& spec);
 // How hk launches: {launcher, launcher_path, launcher_version, dialect, binding ("core"/"none"),
 // map_by (the placement as ppr:K:DOMAIN:PE=T, or "slot"), cpus ("cores"), expected_ranks,
-// expected_threads, hosts_source ("local", "allocation", "hosts"), extra_args}.
+// expected_threads, hosts_source ("local", "allocation", "hosts", "hostfile"), hosts (names),
+// cores_per_node, cores_source, extra_args (--launcher-args)}.
 std::string launch_info(const LaunchSpec& spec, const Placement& placement);
 // The first line the launcher prints for --version ("" when it prints none or is not there).
 std::string read_launcher_version(const LaunchSpec& spec);

@@ -59,10 +59,30 @@ std::vector<std::string> merge_args(const std::vector<std::string>& base, const 
   return args;
 }
 
+namespace {
+
+// --hosts/--hostfile: the hosts of the most nodes asked for (more than listed: UsageError), and
+// the cores of a node from their slots unless --cores says them.
+void use_hosts(const LaunchOptions& options, LaunchSpec& launch) {
+  if (options.hosts.empty() && options.hostfile.empty()) return;
+  const HostList list = !options.hosts.empty() ? parse_hosts_option(options.hosts) : read_hostfile(options.hostfile);
+  const std::vector<int> counts = node_counts(options);
+  const NodeHosts chosen = choose_hosts(list, *std::max_element(counts.begin(), counts.end()), options.cores);
+  launch.hosts = chosen.hosts;
+  launch.hosts_source = list.source;
+  launch.cores_per_node = chosen.cores_per_node;
+  launch.cores_source = chosen.cores_source;
+}
+
+}  // namespace
+
 LaunchSettings launch_settings(const LaunchOptions& options, int machine_cores) {
   LaunchSettings s;
   s.machine_cores = machine_cores;
   s.launch.cores_per_node = options.cores > 0 ? options.cores : machine_cores;
+  s.launch.cores_source = options.cores > 0 ? "--cores" : "this machine (hwloc)";
+  use_hosts(options, s.launch);
+  s.launch.launcher_args = split_launcher_args(options.launcher_args);
   s.launch.oversubscribe = options.oversubscribe;
   s.launch.launcher = options.launcher;
   s.launch.launcher_path = options.launcher_path;
@@ -94,6 +114,7 @@ LaunchSpec launch_spec(const PlannedRun& run, const LaunchSettings& settings) {
   spec.ranks = run.mix.ranks;
   spec.threads = run.mix.threads;
   spec.nodes = run.nodes;
+  if (static_cast<int>(spec.hosts.size()) > run.nodes) spec.hosts.resize(run.nodes);  // the first N
   // Allowed to oversubscribe a budget beyond this machine's cores (a launch here): place it for
   // the real core count, unbound, since a bound launch cannot be placed.
   if (spec.oversubscribe && launches_here(spec) && settings.machine_cores > 0)

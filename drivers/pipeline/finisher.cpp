@@ -200,7 +200,7 @@ json sweep_block(const Configuration& config, const ChildOutcome& outcome, const
     block[name] = std::move(value);
   };
   set("scaling", scaling_name(sweep.scaling));
-  set("budget_cores", sweep.budget_cores);
+  set("budget_cores", static_cast<long long>(sweep.cores_per_node) * config.run.nodes);
   set("cores", config.run.mix.cores());
   set("nodes", config.run.nodes);
   set("families", config.run.families);

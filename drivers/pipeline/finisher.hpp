@@ -58,7 +58,7 @@ Finished finish(const Configuration& config, const ChildOutcome& outcome, double
 // What a sweep adds to each record (the record's `sweep` block).
 struct SweepContext {
   Scaling scaling = Scaling::none;
-  long long budget_cores = 0;
+  int cores_per_node = 0;  // the plan's; a configuration's budget is this x its nodes
   std::string launcher;
   double timeout_s = 0;
 };

@@ -68,6 +68,26 @@ std::vector<Mix> parse_mixes(const std::string& text) {
   return mixes;
 }
 
+std::vector<int> parse_node_counts(const std::string& text) {
+  std::vector<int> counts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    int count = 0;
+    if (!parse_count(item, kMaxNodes, count))
+      throw UsageError(fmt::format("--nodes: must be a node count or a comma-separated list of them such as 1,2, each "
+                                   "from 1 to {}; '{}' is not one (got '{}')",
+                                   kMaxNodes, item, text));
+    if (std::find(counts.begin(), counts.end(), count) != counts.end())
+      throw UsageError(fmt::format("--nodes: {} is given twice (got '{}')", count, text));
+    counts.push_back(count);
+    start = comma + 1;
+  }
+  std::sort(counts.begin(), counts.end());
+  return counts;
+}
+
 std::vector<int> scaling_core_counts(int budget) {
   std::vector<int> counts;
   for (int c = 1; c < budget; c *= 2) counts.push_back(c);

@@ -32,6 +32,11 @@ std::vector<Mix> divisor_mixes(int cores);
 // UsageError naming --mixes.
 std::vector<Mix> parse_mixes(const std::string& text);
 
+// The one parser of a --nodes list: "1,2" -> {1, 2}, ascending; an empty item, a count outside
+// [1, kMaxNodes] and a count given twice are a UsageError naming --nodes.
+inline constexpr int kMaxNodes = 1 << 16;
+std::vector<int> parse_node_counts(const std::string& text);
+
 // Core counts of a scaling study up to `budget`: 1, 2, 4, ... (powers of two below the budget)
 // and the budget itself.
 std::vector<int> scaling_core_counts(int budget);

@@ -9,10 +9,17 @@
   check_multinode.py b_copies FILE --nodes N --n ORDER [--vs FILE]
       matmul: variant shared holds one B per node (b_copies = N); with --vs (a rowblock run of the
       same ranks and n), PSS total is smaller by at least (ranks - N) - 0.5 copies of B
+  check_multinode.py launched FILE --hosts-source S --cores-source S --extra-args JSON
+      hk run's record: launch.hosts_source, cores_source, extra_args as given, one host per node,
+      ranks_per_node x nodes = ranks
+  check_multinode.py sweep_nodes DIR --hosts h1,h2 --cores N
+      hk sweep --nodes 1,2: every configuration ok on the first 1 or 2 hosts, budget N per node,
+      and sweep.json lists the hosts with their own topology (N cores each)
 Exit 0 when every check holds, 1 otherwise (each failure printed).
 """
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 
@@ -112,6 +119,55 @@ def check_b_copies(args):
     return failures
 
 
+def check_launched(args):
+    failures = []
+    extra = json.loads(args.extra_args)
+    for r in records(args.file):
+        launch = r.get("launch", {})
+        shown = {k: launch.get(k) for k in ("hosts_source", "hosts", "cores_source", "cores_per_node", "map_by",
+                                             "extra_args")}
+        print(f"{describe(r)}: launch {shown}, ranks_per_node {r.get('ranks_per_node')}")
+        if launch.get("hosts_source") != args.hosts_source or launch.get("cores_source") != args.cores_source:
+            failures.append(f"{describe(r)}: hosts_source/cores_source {shown}, expected {args.hosts_source}/"
+                            f"{args.cores_source}")
+        if launch.get("extra_args") != extra:
+            failures.append(f"{describe(r)}: extra_args {launch.get('extra_args')}, expected {extra}")
+        if len(launch.get("hosts", [])) != r.get("nodes") or (r.get("ranks_per_node") or 0) * r["nodes"] != r["ranks"]:
+            failures.append(f"{describe(r)}: hosts {launch.get('hosts')}, ranks_per_node {r.get('ranks_per_node')} "
+                            f"for {r['ranks']} ranks on {r['nodes']} nodes")
+    return failures
+
+
+def check_sweep_nodes(args):
+    failures = []
+    hosts = args.hosts.split(",")
+    runs = records(os.path.join(args.dir, "runs.jsonl"))
+    for r in runs:
+        used = sorted({p["host"] for p in r.get("placement", [])})
+        print(f"{describe(r)} on {r.get('nodes')} node(s) {used}: {r.get('status')}, ranks_per_node "
+              f"{r.get('ranks_per_node')}, budget {r.get('sweep', {}).get('budget_cores')}")
+        if r.get("status") != "ok":
+            failures.append(f"{describe(r)} on {r.get('nodes')} node(s): {r.get('status')} {r.get('error')}")
+        if used != sorted(hosts[: r["nodes"]]):
+            failures.append(f"{describe(r)}: ran on {used}, expected the first {r['nodes']} of {hosts}")
+        if r.get("sweep", {}).get("budget_cores") != args.cores * r["nodes"]:
+            failures.append(f"{describe(r)}: budget {r.get('sweep', {}).get('budget_cores')}, expected "
+                            f"{args.cores * r['nodes']}")
+    if sorted({r.get("nodes") for r in runs}) != [1, 2]:
+        failures.append(f"node counts {sorted({r.get('nodes') for r in runs})}, expected [1, 2]")
+    with open(os.path.join(args.dir, "sweep.json")) as f:
+        sweep = json.load(f)
+    print(f"sweep.json: nodes {sweep.get('nodes')}, cores_per_node {sweep.get('cores_per_node')} "
+          f"({sweep.get('cores_source')}), hosts {sweep.get('hosts')}")
+    if sweep.get("nodes") != [1, 2] or sweep.get("cores_per_node") != args.cores:
+        failures.append(f"sweep.json: nodes {sweep.get('nodes')}, cores_per_node {sweep.get('cores_per_node')}")
+    described = sweep.get("hosts", [])
+    if [h.get("hostname") for h in described] != sorted(hosts) or any(
+            h.get("topology", {}).get("cores") != args.cores for h in described):
+        failures.append(f"sweep.json hosts {described}: expected {sorted(hosts)} with {args.cores} core(s) each")
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="check", required=True)
@@ -129,8 +185,18 @@ def main():
     copies.add_argument("--nodes", type=int, required=True)
     copies.add_argument("--n", type=int, required=True)
     copies.add_argument("--vs")
+    launched = sub.add_parser("launched")
+    launched.add_argument("file")
+    launched.add_argument("--hosts-source", required=True)
+    launched.add_argument("--cores-source", required=True)
+    launched.add_argument("--extra-args", required=True)
+    sweep_nodes = sub.add_parser("sweep_nodes")
+    sweep_nodes.add_argument("dir")
+    sweep_nodes.add_argument("--hosts", required=True)
+    sweep_nodes.add_argument("--cores", type=int, required=True)
     args = parser.parse_args()
-    failures = {"spans": check_spans, "same": check_same, "b_copies": check_b_copies}[args.check](args)
+    failures = {"spans": check_spans, "same": check_same, "b_copies": check_b_copies, "launched": check_launched,
+                "sweep_nodes": check_sweep_nodes}[args.check](args)
     for failure in failures:
         print(f"FAILED: {failure}", file=sys.stderr)
     return 1 if failures else 0

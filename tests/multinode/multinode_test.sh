@@ -78,6 +78,11 @@ slurm_verdict() {
   "$HK_BIN/hk" slurm status "$dir" "$@" --wait --wait-timeout 100 --poll 0.5 || { show_logs "$dir"; fail "the job did not end ok"; }
 }
 
+# FILE HOSTS_SOURCE CORES_SOURCE EXTRA_ARGS_JSON: the record's launch says how hk launched it.
+launched() {
+  "${check[@]}" launched "$1" --hosts-source="$2" --cores-source="$3" --extra-args="$4" || fail "launch of $1"
+}
+
 spans() {  # FILE COUNT: every record ok, verified, on both nodes, each thread on its node's CPUs
   "${check[@]}" spans "$1" --count "$2" --hosts "$node1,$node2" --cpus "$node1=$cpus1,$node2=$cpus2" || fail "records of $1"
 }
@@ -343,6 +348,71 @@ EOF
       || fail "hk slurm submit"
     "$HK_BIN/hk" slurm collect "$dir" --wait --wait-timeout 100 --poll 0.5 || { show_logs "$dir"; fail "hk slurm collect"; }
     spans "$dir/runs.jsonl" 1
+    ;;
+
+  hk_hosts)
+    # hk run --hosts across both nodes: mpirun reaches them only through --launcher-args (the rsh
+    # agent taken out of the environment), the ranks spread one per node, and the record says
+    # where the hosts, the cores and the extra launcher flags came from.
+    require_cluster
+    file=$(fresh_file hk_hosts)
+    agent=$OMPI_MCA_plm_rsh_agent
+    (unset OMPI_MCA_plm_rsh_agent
+     timeout -k 5 100 "$HK_BIN/hk" run montecarlo --samples 3000017 --reps 1 --warmup 0 \
+       --hosts "$node1:$HK_SIM_CORES,$node2:$HK_SIM_CORES" --nodes 2 --ranks 2 --threads 1 \
+       --launcher-args "--mca plm_rsh_agent $agent" --out "$file") || fail "hk run --hosts"
+    spans "$file" 1
+    launched "$file" hosts "--hosts slots" "[\"--mca\", \"plm_rsh_agent\", \"$agent\"]"
+    ;;
+
+  hk_hostfile)
+    # hk run --hostfile: matmul shared across both nodes, and --nodes 1 with the same file takes
+    # the first node only.
+    require_cluster
+    file=$(fresh_file hk_hostfile) one=$(fresh_file hk_hostfile_one)
+    timeout -k 5 100 "$HK_BIN/hk" run matmul --variant shared --n 97 --verify full --reps 1 --warmup 0 \
+      --hostfile "$HK_SIM_HOSTFILE" --nodes 2 --ranks 2 --out "$file" || fail "hk run --hostfile --nodes 2"
+    spans "$file" 1
+    launched "$file" hostfile "hostfile slots" "[]"
+    timeout -k 5 100 "$HK_BIN/hk" run montecarlo --samples 300007 --reps 1 --warmup 0 --hostfile "$HK_SIM_HOSTFILE" \
+      --nodes 1 --ranks 1 --out "$one" || fail "hk run --hostfile --nodes 1"
+    "${check[@]}" spans "$one" --count 1 --hosts "$node1" --cpus "$node1=$cpus1" || fail "records of $one"
+    ;;
+
+  hk_sweep_nodes)
+    # hk sweep --nodes 1,2 from a hostfile: every mix of one node's cores on 1 and on 2 nodes, each
+    # configuration recorded, and sweep.json lists both hosts as they describe themselves (their
+    # own core count, not the launching machine's).
+    require_cluster
+    dir=$(fresh_dir hk_sweep_nodes)
+    timeout -k 5 160 "$HK_BIN/hk" sweep montecarlo --samples 2000003 --reps 1 --warmup 0 --hostfile "$HK_SIM_HOSTFILE" \
+      --nodes 1,2 --timeout 60 --out "$dir" || { show_logs "$dir/logs"; fail "hk sweep --nodes 1,2"; }
+    /usr/bin/python3 "$HK_SOURCE_DIR/tests/multinode/check_multinode.py" sweep_nodes "$dir" --hosts "$node1,$node2" \
+      --cores "$HK_SIM_CORES" || fail "sweep records and sweep.json"
+    ;;
+
+  unreachable)
+    # A host that cannot be reached: hk run ends with 3 and records the run as failed, not ok;
+    # hk sweep stops at gathering the hosts' topology with 3 and records nothing.
+    require_cluster
+    file=$(fresh_file unreachable) dir=$(fresh_dir unreachable_sweep)
+    ghost=${HK_SIM_PREFIX}9
+    started=$(now)
+    timeout -k 5 60 "$HK_BIN/hk" run montecarlo --samples 300007 --reps 1 --hosts "$node1:1,$ghost:1" --nodes 2 --ranks 2 \
+      --out "$file"
+    status=$?
+    echo "hk run with host $ghost: exit $status after $(seconds_since "$started") s"
+    [ $status -eq 3 ] || fail "hk run with an unreachable host: exit $status, expected 3"
+    /usr/bin/python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print([x["status"] for x in r]); assert r and all(x["status"] != "ok" for x in r)' "$file" \
+      || fail "the run with an unreachable host is not recorded as failed"
+    output=$(timeout -k 5 60 "$HK_BIN/hk" sweep montecarlo --samples 300007 --reps 1 --hosts "$node1:1,$ghost:1" \
+      --nodes 1,2 --out "$dir" 2>&1)
+    status=$?
+    echo "$output" | tail -n 3
+    [ $status -eq 3 ] || fail "hk sweep with an unreachable host: exit $status, expected 3"
+    grep -q "hk: error: gathering the topology of the 2 host(s)" <<<"$output" || fail "no clear line"
+    [ ! -s "$dir/runs.jsonl" ] || fail "the sweep recorded runs"
+    wait_nothing_left 10 || fail "processes left"
     ;;
 
   *) echo "unknown case $case_name" >&2; exit 2 ;;

@@ -6,8 +6,13 @@
 #include <fstream>
 #include <string>
 
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
 #include "hk/errors.hpp"
 #include "hosts.hpp"
+#include "launch.hpp"
+#include "plan.hpp"
 
 namespace {
 
@@ -118,4 +123,79 @@ TEST(Hosts, LauncherArgsSplitLikeAShell) {
             (std::vector<std::string>{"-x", "A=b c", "--tag=\"q\"", "a b", "", "$HOME"}));
   EXPECT_TRUE(hk::split_launcher_args("").empty());
   EXPECT_NE(usage_error([] { hk::split_launcher_args("--mca 'x"); }).find("not closed"), std::string::npos);
+}
+
+// The launch across hosts (launch.hpp + the Open MPI dialect): the first N hosts with their
+// slots, ranks spread evenly (ppr:R/N:node:PE=T), --launcher-args before the program, all in
+// the record's `launch`.
+namespace {
+hk::LaunchSpec across(int ranks, int threads, int nodes) {
+  hk::LaunchSpec s;
+  s.ranks = ranks;
+  s.threads = threads;
+  s.nodes = nodes;
+  s.cores_per_node = 2;
+  s.hosts = {{"hkn1", 2}, {"hkn2", 2}};
+  s.hosts_source = "hostfile";
+  s.cores_source = "hostfile slots";
+  s.program = {"/bin/hk-kernel", "montecarlo"};
+  return s;
+}
+nlohmann::json launch_info_of(const hk::LaunchCommand& c) {
+  for (const auto& [name, value] : c.env)
+    if (name == "HK_LAUNCH_INFO") return nlohmann::json::parse(value);
+  return {};
+}
+}  // namespace
+
+TEST(HostsLaunch, RanksSpreadEvenlyOverTheFirstNodes) {
+  auto s = across(4, 1, 2);
+  s.launcher_args = {"--mca", "plm_rsh_agent", "/x/agent"};
+  const hk::LaunchCommand c = hk::compose_launch(s);
+  const std::string line = c.display();
+  EXPECT_NE(line.find("mpirun -np 4 --host hkn1:2,hkn2:2 --map-by ppr:2:node:PE=1 --bind-to core"), std::string::npos)
+      << line;
+  EXPECT_NE(line.find("--mca plm_rsh_agent /x/agent /bin/hk-kernel montecarlo"), std::string::npos) << line;
+  const nlohmann::json info = launch_info_of(c);
+  EXPECT_EQ(info["hosts_source"], "hostfile");
+  EXPECT_EQ(info["hosts"], nlohmann::json::array({"hkn1", "hkn2"}));
+  EXPECT_EQ(info["cores_per_node"], 2);
+  EXPECT_EQ(info["cores_source"], "hostfile slots");
+  EXPECT_EQ(info["extra_args"], nlohmann::json::array({"--mca", "plm_rsh_agent", "/x/agent"}));
+  EXPECT_EQ(info["map_by"], "ppr:2:node:PE=1");
+}
+
+TEST(HostsLaunch, UnboundAcrossHostsStillSpreadsEvenly) {
+  auto s = across(6, 1, 2);
+  s.oversubscribe = true;
+  const std::string line = hk::compose_launch(s).display();
+  EXPECT_NE(line.find("--host hkn1:2,hkn2:2 --oversubscribe --map-by ppr:3:node --bind-to none"), std::string::npos)
+      << line;
+}
+
+TEST(HostsLaunch, RefusesWhatDoesNotFit) {
+  EXPECT_NE(usage_error([] { hk::compose_launch(across(3, 1, 2)); }).find("--ranks 3 must be a multiple of --nodes 2"),
+            std::string::npos);
+  EXPECT_NE(usage_error([] { hk::compose_launch(across(3, 1, 3)); }).find("the host list names only 2 host(s)"),
+            std::string::npos);
+  auto srun = across(2, 1, 2);
+  srun.launcher = "srun";
+  EXPECT_NE(usage_error([&] { hk::compose_launch(srun); }).find("srun takes its nodes from the Slurm allocation"),
+            std::string::npos);
+  auto no_hosts = across(2, 1, 2);
+  no_hosts.hosts.clear();
+  no_hosts.launcher_path = "/bin/sh";
+  no_hosts.program = {"/bin/sh"};
+  if (std::getenv("SLURM_JOB_ID") == nullptr) {
+    EXPECT_NE(usage_error([&] { hk::check_runnable_here(no_hosts, 2); }).find("give --hosts h1:N,h2:N or --hostfile"),
+              std::string::npos);
+  }
+}
+
+TEST(NodeCounts, ListIsSortedAndChecked) {
+  EXPECT_EQ(hk::pipeline::parse_node_counts("2,1"), (std::vector<int>{1, 2}));
+  EXPECT_EQ(hk::pipeline::parse_node_counts("4"), (std::vector<int>{4}));
+  EXPECT_NE(usage_error([] { hk::pipeline::parse_node_counts("1,,2"); }).find("'' is not one"), std::string::npos);
+  EXPECT_NE(usage_error([] { hk::pipeline::parse_node_counts("0"); }).find("--nodes: must be"), std::string::npos);
+  EXPECT_NE(usage_error([] { hk::pipeline::parse_node_counts("2,2"); }).find("2 is given twice"), std::string::npos);
 }
