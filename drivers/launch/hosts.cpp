@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -117,13 +118,16 @@ HostList read_hostfile(const std::string& path) {
     throw UsageError(fmt::format("--hostfile: '{}' is not a regular file", path));
   std::ifstream file(path);
   if (!file) throw UsageError(fmt::format("--hostfile: cannot read '{}': {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << file.rdbuf();
-  // A hostfile is a few lines; a huge file is a mistake (a binary, a log), not hosts.
+  // A hostfile is a few lines; a huge file is a mistake (a binary, a log), not hosts: refused
+  // before it is read, and never more than the limit read.
   constexpr std::size_t kMaxBytes = 1 << 20;
-  if (text.tellp() > static_cast<std::streamoff>(kMaxBytes))
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  std::string text(kMaxBytes + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  if ((!error && size > kMaxBytes) || text.size() > kMaxBytes)
     throw UsageError(fmt::format("--hostfile {}: larger than 1 MiB; is it a hostfile?", path));
-  return parse_hostfile_text(text.str(), path);
+  return parse_hostfile_text(text, path);
 }
 
 NodeHosts choose_hosts(const HostList& list, int nodes, int cores_option) {

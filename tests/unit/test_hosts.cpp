@@ -92,6 +92,17 @@ TEST(Hosts, MissingHostfileIsOneLine) {
   std::remove(path.c_str());
 }
 
+TEST(Hosts, HostfileOverOneMiBIsRefused) {
+  const std::string path = ::testing::TempDir() + "hk_test_big_hostfile";
+  {
+    std::ofstream file(path);
+    const std::string line = "node slots=1\n";  // 13 bytes
+    for (std::size_t written = 0; written <= (1u << 20); written += line.size()) file << line;
+  }
+  EXPECT_NE(usage_error([&] { hk::read_hostfile(path); }).find("larger than 1 MiB"), std::string::npos);
+  std::remove(path.c_str());
+}
+
 TEST(Hosts, ChooseTakesTheFirstNodesAndTheirSlots) {
   const hk::HostList list = hk::parse_hosts_option("a:4,b:2,c:8");
   hk::NodeHosts one = hk::choose_hosts(list, 1, 0);
