@@ -103,7 +103,9 @@ std::string default_kernel_exe() {
 }
 
 std::string Configuration::label() const {
-  return fmt::format("{} [{}] {}{}", kernel, variant, run.mix.label(),
+  // The node count too when it is not 1: a sweep over --nodes 1,2 has 2x1 on each.
+  return fmt::format("{} [{}] {}{}{}", kernel, variant, run.mix.label(),
+                     run.nodes != 1 ? fmt::format(" on {} nodes", run.nodes) : "",
                      run.weak_factor != 1.0 ? fmt::format(" (weak, x{:.3g})", run.weak_factor) : "");
 }
 

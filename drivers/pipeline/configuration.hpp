@@ -64,7 +64,7 @@ struct Configuration {
   // Where the executor sends the launch's stdout and stderr (empty: ours).
   std::string stdout_path, stderr_path;
 
-  std::string label() const;  // "montecarlo [pi] 2x1", "... (weak, x0.5)"
+  std::string label() const;  // "montecarlo [pi] 2x1", "... 4x1 on 2 nodes", "... (weak, x0.5)"
 };
 
 // One configuration of `kernel` for `run`; its launch is validated (UsageError as it is).

@@ -168,6 +168,19 @@ TEST(Plan, AFamilyTooBigToEnumerateIsRefused) {
   EXPECT_EQ(hk::pipeline::plan_runs(full, hk::pipeline::Scaling::none).size(), 1u);
 }
 
+// The progress line names the node count when it is not 1 (--nodes 1,2 plans 2x1 on each).
+TEST(Plan, AConfigurationLabelNamesItsNodes) {
+  hk::pipeline::Configuration c;
+  c.kernel = "montecarlo";
+  c.variant = "pi";
+  c.run.mix = {2, 1};
+  EXPECT_EQ(c.label(), "montecarlo [pi] 2x1");
+  c.run.nodes = 2;
+  EXPECT_EQ(c.label(), "montecarlo [pi] 2x1 on 2 nodes");
+  c.run.weak_factor = 0.5;
+  EXPECT_EQ(c.label(), "montecarlo [pi] 2x1 on 2 nodes (weak, x0.5)");
+}
+
 TEST(Plan, ScalingNames) {
   EXPECT_EQ(hk::pipeline::parse_scaling("weak"), hk::pipeline::Scaling::weak);
   EXPECT_THROW(hk::pipeline::parse_scaling("medium"), hk::UsageError);
