@@ -25,6 +25,7 @@
 #include "hk/system.hpp"
 #include "mix_options.hpp"
 #include "topology.hpp"
+#include "topology/layout.hpp"
 
 namespace {
 
@@ -100,8 +101,10 @@ pl::Configuration plan_run(RunState& s, const CLI::App& sub) {
   run.mix = {s.ranks, hk::resolve_threads(s.threads)};
   run.nodes = s.launch.nodes;
   run.families = {run.mix.threads};
-  s.machine_cores = hk::read_topology().cores;
-  return pl::make_configuration(sub.get_name(), hk::kernel_args(sub), run, pl::launch_settings(s.launch, s.machine_cores));
+  const pl::LaunchSettings settings = pl::launch_settings(s.launch, hk::read_topology().cores);
+  s.machine_cores = settings.machine_cores;
+  for (const auto& warning : settings.warnings) std::cerr << fmt::format("hk: WARNING: {}\n", warning);
+  return pl::make_configuration(sub.get_name(), hk::kernel_args(sub), run, settings);
 }
 
 // 3 for everything that failed at run time but hk-kernel's own "bad input" (2).
@@ -147,6 +150,8 @@ int run_kernel(RunState& s, CLI::App& run) {
         "and timings are not representative\n",
         config.spec.ranks, config.spec.threads, config.spec.cores_per_node);
   }
+  if (!config.straddle_warning.empty()) std::cerr << fmt::format("hk: WARNING: {}\n", config.straddle_warning);
+  if (config.layout) std::cout << "hk: " << hk::topology::layout_line(*config.layout) << "\n";
   std::cout << "hk: " << config.command.display() << "\n" << std::flush;
   if (s.launch.dry_run) return hk::kExitOk;
   check_appendable(target.jsonl, "--out");

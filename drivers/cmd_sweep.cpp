@@ -26,6 +26,7 @@
 #include "sweep_directory.hpp"
 #include "sweep_runner.hpp"
 #include "topology.hpp"
+#include "topology/layout.hpp"
 
 namespace {
 
@@ -68,6 +69,14 @@ std::string sweep_directory(const CLI::App& sub) {
   return dir;
 }
 
+// --mixes aligned: the node the mixes are aligned to; its topology must be known here.
+std::shared_ptr<const hk::topology::Node> aligned_node(const pl::LaunchSettings& settings) {
+  if (!hk::topology_used(settings.launch))
+    throw hk::UsageError("--mixes aligned: the topology of the nodes is not known here; give it with --topology NODE.xml "
+                         "(lstopo --of xml on a node)");
+  return settings.launch.node;
+}
+
 // Plans the runs and builds every configuration, each launch composed (and so validated).
 SweepPlan plan_sweep(const SweepState& s, const CLI::App& sub) {
   SweepPlan p;
@@ -79,6 +88,10 @@ SweepPlan plan_sweep(const SweepState& s, const CLI::App& sub) {
   p.settings = pl::launch_settings(s.launch, p.topology.cores);
   p.request.mixes_given = sub.get_option("--mixes")->count() > 0;
   p.request.mixes_text = s.mixes_text;
+  if (p.request.mixes_given && s.mixes_text == "aligned") {
+    p.request.aligned_node = aligned_node(p.settings);
+    p.request.cpus = p.settings.launch.cpus;
+  }
   p.request.scaling = pl::parse_scaling(s.scaling_text);
   p.request.node_counts = hk::node_counts(s.launch);
   p.request.cores_per_node = p.settings.launch.cores_per_node;
@@ -129,6 +142,7 @@ json sweep_document(const SweepState& s, const SweepPlan& p, const std::string& 
       if (std::find(mixes.begin(), mixes.end(), m.label()) == mixes.end()) mixes.push_back(m.label());
   json machine = hk::topology_json(p.topology);
   machine["hostname"] = hk::host_name();
+  if (hk::topology_used(p.settings.launch)) machine["planned_node"] = hk::topology::node_summary_json(*p.settings.launch.node);
   return {{"schema", "hybridkit.sweep/1"},
           {"command", hk::join_quoted(hk::own_command_line())},
           {"started_at", started_at},
@@ -217,7 +231,10 @@ int run_sweep(const SweepState& s, CLI::App& sweep_app) {
   pl::Progress progress(static_cast<int>(p.configs.size()), 0);
   for (const auto& w : p.warnings) progress.message("hk sweep: WARNING: " + w);
   if (s.launch.dry_run) {
-    for (const auto& c : p.configs) std::cout << c.command.display() << "\n";
+    for (const auto& c : p.configs) {
+      if (c.layout) std::cout << "# " << hk::topology::layout_line(*c.layout) << "\n";
+      std::cout << c.command.display() << "\n";
+    }
     std::cout << std::flush;
     return hk::kExitOk;
   }
@@ -235,7 +252,9 @@ std::function<int()> setup_sweep(CLI::App& sweep) {
     sub->get_option("--out")->description("directory of the sweep: runs.jsonl, runs.csv, sweep.json, logs/")
         ->type_name("DIR");
     sub->get_option("--csv")->group("");  // hidden: the sweep always writes DIR/runs.csv
-    sub->add_option("--mixes", state->mixes_text, "mixes RANKSxTHREADS to run, e.g. 4x1,2x2,1x4")
+    sub->add_option("--mixes", state->mixes_text,
+                    "mixes RANKSxTHREADS to run, e.g. 4x1,2x2,1x4; or 'aligned': those of the budget aligned to the "
+                    "node's L3 groups, NUMA domains and packages")
         ->default_str("every RxT = the core budget")
         ->group("Sweep");
     sub->add_option("--scaling", state->scaling_text,

@@ -37,12 +37,27 @@ void add_launch_options(CLI::App& app, LaunchOptions& o, NodesOption nodes) {
       ->group("Launch");
   app.add_option("--launcher-path", o.launcher_path, "path of mpirun/srun (default: found on PATH)")->group("Launch");
   app.add_option("--kernel-exe", o.kernel_exe, "path of hk-kernel (default: next to hk)")->group("Launch");
+  app.add_option("--topology", o.topology,
+                 "hwloc XML of the node to plan and bind for (lstopo --of xml on it); mixes, binding and "
+                 "alignment follow its L3 groups, NUMA domains and packages")
+      ->type_name("NODE.xml")
+      ->default_str("this machine")
+      ->group("Topology");
+  app.add_flag("--smt", o.smt, "hardware threads as the cores (same as --cpus hwthreads)")->group("Topology");
+  app.add_option("--cpus", o.cpus, "what one thread gets: cores (one thread per core) or hwthreads")
+      ->check(CLI::IsMember({"cores", "hwthreads"}))
+      ->capture_default_str()
+      ->group("Topology");
+  app.add_flag("--aligned", o.aligned,
+               "refuse a mix whose ranks cannot each sit inside one L3 group, NUMA domain or package (or on whole ones)")
+      ->group("Topology");
 }
 
 const std::set<std::string>& hk_only_options() {
   static const std::set<std::string> names = {
       "--ranks", "--threads", "--nodes", "--cores", "--oversubscribe", "--dry-run", "--launcher",
-      "--launcher-path", "--kernel-exe", "--help", "--hosts", "--hostfile", "--launcher-args",
+      "--launcher-path", "--kernel-exe", "--help", "--hosts", "--hostfile", "--launcher-args", "--topology", "--smt",
+      "--cpus", "--aligned",
       // hk sweep's own
       "--mixes", "--scaling", "--timeout", "--resume", "--out-dir", "--budget"};
   return names;

@@ -24,12 +24,18 @@ struct LaunchOptions {
   std::string launcher = "mpirun";
   std::string launcher_path;
   std::string kernel_exe;
+  // The node's topology (docs/big-nodes.md): an hwloc XML file of the node to plan for (empty:
+  // this machine), hardware threads as the cores (--smt / --cpus hwthreads), only aligned mixes.
+  std::string topology;
+  bool smt = false;
+  std::string cpus = "cores";
+  bool aligned = false;
 };
 
 // How --nodes is given: one count (hk run) or a list of counts to sweep (hk sweep).
 enum class NodesOption { one, list };
 // --nodes --cores --hosts --hostfile --oversubscribe --dry-run --launcher --launcher-path
-// --launcher-args --kernel-exe
+// --launcher-args --kernel-exe --topology --smt --cpus --aligned
 void add_launch_options(CLI::App& app, LaunchOptions& options, NodesOption nodes = NodesOption::one);
 // The node counts asked for: --nodes N, or the --nodes list (UsageError naming --nodes).
 std::vector<int> node_counts(const LaunchOptions& options);

@@ -1,10 +1,12 @@
-// Open MPI's mpirun: ranks mapped per node with PE=T cores each and bound to them
-// (--map-by ppr:K:node:PE=T --bind-to core), or a slot map without binding when oversubscribed;
+// Open MPI's mpirun: ranks mapped per domain of the node's topology with PE=T cores each and bound
+// to them (--map-by ppr:K:l3cache|numa|socket|node:PE=T --bind-to core, topology/binding.hpp; per
+// node when the topology is not known), or a slot map without binding when oversubscribed;
 // the environment reaches every rank on every node through -x NAME.
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include "binding.hpp"
 #include "dialect.hpp"
 
 namespace hk {
@@ -25,8 +27,13 @@ class OpenMpiDialect : public LaunchDialect {
                                           const Environment& rank_env) const override {
     std::vector<std::string> words = {launcher_executable(spec), "-np", std::to_string(spec.ranks)};
     if (!spec.hosts.empty()) words.insert(words.end(), {"--host", host_list(spec)});
-    if (placement.bound) {
-      words.insert(words.end(), {"--map-by", map_by(spec, placement), "--bind-to", "core"});
+    if (placement.layout) {
+      const auto binding = topology::openmpi_binding(*placement.layout).args();
+      words.insert(words.end(), binding.begin(), binding.end());
+    } else if (placement.bound) {
+      const bool hwthreads = spec.cpus == topology::CpuUnit::hwthreads;
+      words.insert(words.end(), {"--map-by", map_by(spec, placement), "--bind-to", hwthreads ? "hwthread" : "core"});
+      if (hwthreads) words.push_back("--use-hwthread-cpus");
     } else {
       words.insert(words.end(), {"--oversubscribe", "--map-by", map_by(spec, placement), "--bind-to", "none"});
     }

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "binding.hpp"
 #include "dialect.hpp"
 #include "files.hpp"
 #include "hk/errors.hpp"
@@ -34,9 +35,10 @@ void check_cores(const LaunchSpec& spec) {
   if (!oversubscribed(spec)) return;
   if (!spec.oversubscribe) {
     throw UsageError(fmt::format(
-        "--ranks {} x --threads {} = {} cores, but {} node(s) have {} physical cores; allowed: ranks x threads <= {}, "
+        "--ranks {} x --threads {} = {} cores, but {} node(s) have {} {}; allowed: ranks x threads <= {}, "
         "or pass --oversubscribe to run anyway (timings will not be representative)",
-        spec.ranks, spec.threads, cores_asked(spec), spec.nodes, cores_available(spec), cores_available(spec)));
+        spec.ranks, spec.threads, cores_asked(spec), spec.nodes, cores_available(spec),
+        spec.cpus == topology::CpuUnit::hwthreads ? "hardware threads (--smt)" : "physical cores", cores_available(spec)));
   }
   const long long limit = kMaxOversubscription * cores_available(spec);
   if (cores_asked(spec) > limit) {
@@ -52,7 +54,7 @@ void check_cores(const LaunchSpec& spec) {
 Environment thread_environment(const LaunchSpec& spec, const Placement& placement) {
   Environment env = {{"OMP_NUM_THREADS", std::to_string(spec.threads)}};
   if (placement.bound) {
-    env.push_back({"OMP_PLACES", "cores"});
+    env.push_back({"OMP_PLACES", spec.cpus == topology::CpuUnit::hwthreads ? "threads" : "cores"});
     env.push_back({"OMP_PROC_BIND", "close"});
   } else {
     env.push_back({"OMP_PROC_BIND", "false"});
@@ -71,6 +73,18 @@ void check_hosts(const LaunchSpec& spec) {
   if (static_cast<int>(spec.hosts.size()) < spec.nodes)
     throw UsageError(fmt::format("--nodes {}: the host list names only {} host(s); allowed: --nodes 1 to {}",
                                  spec.nodes, spec.hosts.size(), spec.hosts.size()));
+}
+
+// --aligned: the mix must be aligned to a known node.
+void check_aligned(const LaunchSpec& spec, const Placement& placement) {
+  const std::string mix = fmt::format("{}x{}", placement.ranks_per_node, spec.threads);
+  if (!placement.bound)
+    throw UsageError(fmt::format("--aligned: mix {} oversubscribes the node, so nothing is bound to its domains", mix));
+  if (!placement.layout)
+    throw UsageError(fmt::format("--aligned: the topology of the node mix {} runs on is not known here; give it with "
+                                 "--topology NODE.xml (lstopo --of xml on that node)",
+                                 mix));
+  topology::require_aligned(*spec.node, *placement.layout);
 }
 
 bool executable_file(const std::string& path) {
@@ -103,7 +117,17 @@ Placement validate_launch(const LaunchSpec& spec) {
   placement.threads_per_rank = spec.threads;
   placement.bound = !oversubscribed(spec);
   placement.ranks_per_domain = placement.ranks_per_node;
+  if (placement.bound && topology_used(spec)) {
+    placement.layout = topology::plan_layout(*spec.node, placement.ranks_per_node, spec.threads, spec.cpus);
+    placement.ranks_per_domain = placement.layout->ranks_per_domain;
+    placement.map_domain = topology::openmpi_object(placement.layout->map_level);
+  }
+  if (spec.aligned_only) check_aligned(spec, placement);
   return placement;
+}
+
+bool topology_used(const LaunchSpec& spec) {
+  return spec.node != nullptr && (spec.node_from_file || launches_here(spec));
 }
 
 LaunchCommand compose_launch(const LaunchSpec& spec) {
@@ -129,9 +153,9 @@ std::string launch_info(const LaunchSpec& spec, const Placement& placement) {
       {"launcher_path", path.empty() ? launcher_executable(spec) : path},
       {"launcher_version", spec.launcher_version},
       {"dialect", dialect},
-      {"binding", placement.bound ? "core" : "none"},
+      {"binding", !placement.bound ? "none" : spec.cpus == topology::CpuUnit::hwthreads ? "hwthread" : "core"},
       {"map_by", map_by(spec, placement)},
-      {"cpus", "cores"},
+      {"cpus", topology::cpu_unit_name(spec.cpus)},
       {"expected_ranks", spec.ranks},
       {"expected_threads", spec.threads},
       {"hosts_source", !spec.hosts.empty() ? spec.hosts_source : dialect == "srun" ? "allocation" : "local"},

@@ -3,12 +3,15 @@
 // once (validate_launch: the one place the launch rules live), placed (Placement), and turned into
 // a command line by the launcher's dialect (dialect.hpp: one class per launcher family). Every
 // command that launches (hk run, hk sweep, hk slurm submit) goes through compose_launch.
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "hk/system.hpp"  // shell_quote
 #include "hosts.hpp"
+#include "layout.hpp"     // topology::Node, Layout, CpuUnit
 
 namespace hk {
 
@@ -31,6 +34,13 @@ struct LaunchSpec {
   std::string hosts_source;         // where `hosts` came from: "hostfile", "hosts" ("" when empty)
   std::string cores_source = "this machine (hwloc)";  // where cores_per_node came from
   std::vector<std::string> launcher_args;  // --launcher-args: passed to the launcher as they are
+  // The node's topology (docs/big-nodes.md): from --topology FILE, or this machine. Used for the
+  // binding when `node_from_file` or the launch runs here (launches_here); else ranks are packed
+  // per node as consecutive cores, whatever the node's domains.
+  std::shared_ptr<const topology::Node> node;
+  bool node_from_file = false;
+  topology::CpuUnit cpus = topology::CpuUnit::cores;  // what one thread gets (--smt: hardware threads)
+  bool aligned_only = false;  // --aligned: a mix that cannot be aligned to the node is refused
   std::vector<std::string> program;  // what every rank runs: the executable, then its arguments
   std::string program_option = "--kernel-exe";  // the option that names program[0], for messages
 };
@@ -40,10 +50,12 @@ struct Placement {
   int ranks_per_node = 1;
   int threads_per_rank = 1;  // cores each rank gets (its threads are pinned one per core)
   bool bound = true;         // false: oversubscribed, slot map, nothing pinned
-  // The domain ranks are mapped per, and how many per domain: "node" today; issue 15 adds
-  // "package", "numa" and "l3cache" for mixes aligned to the node's topology.
+  // The domain ranks are mapped per and how many per domain, without a known topology: the node.
   std::string map_domain = "node";
   int ranks_per_domain = 1;
+  // With a known topology and a bound launch: where each rank of a node sits (the per-domain map,
+  // the predicted cores, whether it is aligned); the dialects write their binding from it.
+  std::optional<topology::Layout> layout;
 };
 
 struct LaunchCommand {
@@ -62,7 +74,8 @@ bool oversubscribed(const LaunchSpec& spec);
 
 // The launch rules, checked for every command alike: counts at least 1, ranks a multiple of the
 // nodes, R x T within the cores (or --oversubscribe, up to kMaxOversubscription times), a known
-// launcher and dialect. Returns the placement; throws UsageError with one clear line.
+// launcher and dialect. Returns the placement (with the node's layout when its topology is used);
+// throws UsageError with one clear line.
 Placement validate_launch(const LaunchSpec& spec);
 
 // The hybrid binding: each rank gets T consecutive cores, threads are pinned one per core inside
@@ -84,6 +97,10 @@ std::string launcher_executable(const LaunchSpec& spec);
 // True when the launch runs on this machine only (no host list, one node, not srun), so this
 // machine's cores are the ones it binds to.
 bool launches_here(const LaunchSpec& spec);
+
+// True when the binding follows spec.node's topology: it comes from --topology, or it is this
+// machine and the launch runs here. Elsewhere (srun, other hosts) the node is not known to hk.
+bool topology_used(const LaunchSpec& spec);
 
 // Checks made just before a launch really starts on this machine (not for --dry-run, which may
 // plan for another machine): the launcher and program[0] are executable files, and a bound

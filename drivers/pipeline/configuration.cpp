@@ -72,6 +72,38 @@ void use_hosts(const LaunchOptions& options, LaunchSpec& launch) {
   launch.hosts_source = list.source;
   launch.cores_per_node = chosen.cores_per_node;
   launch.cores_source = chosen.cores_source;
+  // --topology describes every host's node: the budget from the hosts must fit in it.
+  if (launch.node_from_file && launch.cores_per_node > topology::unit_count(*launch.node, launch.cpus))
+    throw UsageError(fmt::format("{} {}: the node in {} has {} {} ({})", chosen.cores_source, launch.cores_per_node,
+                                 options.topology, topology::unit_count(*launch.node, launch.cpus),
+                                 topology::cpu_unit_name(launch.cpus), topology::node_summary(*launch.node)));
+}
+
+// The node a command plans for, its budget and this machine's units (LaunchSettings).
+void attach_node(const LaunchOptions& options, LaunchSettings& s) {
+  const topology::CpuUnit unit = s.launch.cpus;
+  std::shared_ptr<const topology::Node> here;
+  try {
+    here = std::make_shared<const topology::Node>(topology::read_node());
+    s.machine_cores = topology::unit_count(*here, unit);
+  } catch (const RuntimeError&) {
+    // hwloc cannot read this machine: its physical core count as given, no topology.
+  }
+  if (!options.topology.empty()) {
+    s.launch.node = std::make_shared<const topology::Node>(topology::read_node_xml(options.topology));
+    s.launch.node_from_file = true;
+    const int units = topology::unit_count(*s.launch.node, unit);
+    if (options.cores > units)
+      throw UsageError(fmt::format("--cores {}: the node in {} has {} {} ({})", options.cores, options.topology, units,
+                                   topology::cpu_unit_name(unit), topology::node_summary(*s.launch.node)));
+  } else if (here && options.cores <= topology::unit_count(*here, unit)) {
+    s.launch.node = here;  // a budget beyond this machine is planned without its topology
+  }
+  const int units = s.launch.node ? topology::unit_count(*s.launch.node, unit) : s.machine_cores;
+  s.launch.cores_per_node = options.cores > 0 ? options.cores : units;
+  if (unit == topology::CpuUnit::hwthreads && s.launch.node && !s.launch.node->has_smt())
+    s.warnings.push_back(fmt::format("--smt: {} has one hardware thread per core: the hardware threads are the cores",
+                                     s.launch.node->source));
 }
 
 }  // namespace
@@ -79,8 +111,11 @@ void use_hosts(const LaunchOptions& options, LaunchSpec& launch) {
 LaunchSettings launch_settings(const LaunchOptions& options, int machine_cores) {
   LaunchSettings s;
   s.machine_cores = machine_cores;
-  s.launch.cores_per_node = options.cores > 0 ? options.cores : machine_cores;
-  s.launch.cores_source = options.cores > 0 ? "--cores" : "this machine (hwloc)";
+  s.launch.cpus = options.smt ? topology::CpuUnit::hwthreads : topology::parse_cpu_unit(options.cpus);
+  s.launch.aligned_only = options.aligned;
+  attach_node(options, s);
+  if (options.cores > 0) s.launch.cores_source = "--cores";
+  else if (s.launch.node_from_file) s.launch.cores_source = "--topology";
   use_hosts(options, s.launch);
   s.launch.launcher_args = split_launcher_args(options.launcher_args);
   s.launch.oversubscribe = options.oversubscribe;
@@ -135,7 +170,10 @@ Configuration described(const std::string& kernel, const std::vector<std::string
   c.args = args;
   c.run = run;
   c.spec = launch_spec(run, settings);
-  c.oversubscribed = !validate_launch(c.spec).bound;
+  const Placement placement = validate_launch(c.spec);
+  c.oversubscribed = !placement.bound;
+  c.layout = placement.layout;
+  if (c.layout) c.straddle_warning = topology::straddle_warning(*c.spec.node, *c.layout);
   c.key = resume_key(expected_record(c, ""));
   return c;
 }
@@ -150,6 +188,7 @@ Configuration make_configuration(const std::string& kernel, const std::vector<st
 ConfigurationSet make_configurations(const std::vector<std::string>& kernels, const std::vector<std::string>& args,
                                      const std::vector<PlannedRun>& runs, const LaunchSettings& settings) {
   ConfigurationSet set;
+  set.warnings = settings.warnings;
   for (const auto& kernel : kernels) {
     const KernelDescription full = describe_kernel(kernel, args);
     for (const auto& run : runs) {
@@ -166,6 +205,9 @@ ConfigurationSet make_configurations(const std::vector<std::string>& kernels, co
       try {
         const KernelDescription d = run.weak_factor != 1.0 ? describe_kernel(kernel, run_args) : full;
         set.list.push_back(described(kernel, run_args, run, d, settings));
+        const std::string& straddle = set.list.back().straddle_warning;
+        if (!straddle.empty() && std::find(set.warnings.begin(), set.warnings.end(), straddle) == set.warnings.end())
+          set.warnings.push_back(straddle);
       } catch (const UsageError& e) {
         throw UsageError(fmt::format("mix {}: {}", run.mix.label(), e.what()));
       }

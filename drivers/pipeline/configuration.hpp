@@ -4,6 +4,7 @@
 // mix and nodes, the validated launch, and the resume key. Built the same way for hk run (one),
 // hk sweep (many) and hk slurm submit (one per array task).
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,13 @@ struct LaunchSettings {
   // made of (--cores, else this machine's; 0: not known here), --oversubscribe, the hosts, and
   // program = {hk-kernel}. Each configuration sets its own ranks, threads and nodes.
   LaunchSpec launch;
-  int machine_cores = 0;  // this machine's physical cores (hwloc)
+  int machine_cores = 0;  // this machine's physical cores (hwloc), its hardware threads with --smt
+  std::vector<std::string> warnings;  // about the options (--smt on a node without SMT)
 };
-// From the command's options; `machine_cores` is this machine's physical core count (hwloc).
+// From the command's options; `machine_cores` is this machine's physical core count (hwloc). The
+// node (launch.node) is --topology's, else this machine unless --cores asks for more than it has;
+// the budget (launch.cores_per_node) is --cores, else that node's cores (hardware threads with
+// --smt). UsageError for a --topology file hwloc cannot read, or --cores beyond that node.
 LaunchSettings launch_settings(const LaunchOptions& options, int machine_cores);
 
 // hk-kernel next to this executable (the build tree or an install), else on PATH.
@@ -57,6 +62,10 @@ struct Configuration {
   PlannedRun run;                 // mix, nodes, families, weak factor
   LaunchSpec spec;                // validated; spec.program is set by compose()
   bool oversubscribed = false;    // unbound: more ranks x threads than the cores
+  // Where the ranks sit on a node whose topology is known (docs/big-nodes.md), and the warning
+  // when they straddle its domains ("" when aligned or not known).
+  std::optional<topology::Layout> layout;
+  std::string straddle_warning;
   std::string key;                // resume key (resume.hpp)
   // Set by compose(): where hk-kernel appends its own record, and the exact command.
   std::string record_path, csv_path;
@@ -72,7 +81,8 @@ Configuration make_configuration(const std::string& kernel, const std::vector<st
                                  const PlannedRun& run, const LaunchSettings& settings);
 
 // Every kernel x run. Weak runs of a kernel that declares no weak scaling are left out with a
-// warning; a launch rule broken by a mix is a UsageError "mix RxT: ...".
+// warning, as are the settings' warnings and each mix's straddle warning (once); a launch rule
+// broken by a mix is a UsageError "mix RxT: ...".
 struct ConfigurationSet {
   std::vector<Configuration> list;
   std::vector<std::string> warnings;

@@ -212,6 +212,7 @@ json sweep_block(const Configuration& config, const ChildOutcome& outcome, const
   set("timeout_s", sweep.timeout_s);
   set("wall_s", outcome.seconds);
   set("oversubscribed", config.oversubscribed);
+  set("aligned", config.layout ? json(config.layout->aligned) : json(nullptr));
   set("placement_ok", finished.placement_problems.empty());
   set("stdout", stdout_path);
   set("stderr", stderr_path);

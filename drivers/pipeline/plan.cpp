@@ -143,6 +143,12 @@ std::vector<PlannedRun> plan_runs(const std::vector<Mix>& full, Scaling scaling,
 }
 
 std::vector<Mix> full_mixes(const PlanRequest& request, int nodes) {
+  if (request.aligned_node) {
+    std::vector<Mix> mixes;
+    for (const auto& layout : topology::aligned_layouts(*request.aligned_node, request.cores_per_node, request.cpus))
+      mixes.push_back({layout.ranks * nodes, layout.threads});
+    return mixes;
+  }
   if (request.mixes_given) return parse_mixes(request.mixes_text);
   const long long budget = static_cast<long long>(request.cores_per_node) * nodes;
   if (budget > kMaxPlannedBudget)

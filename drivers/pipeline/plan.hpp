@@ -2,8 +2,11 @@
 // The plan: which rank x thread mixes run, on how many nodes, and the strong/weak scaling
 // families below the full size. Pure functions, no I/O: unit-tested directly. `hk run` plans
 // one mix, `hk sweep` and `hk slurm submit` many; all of them parse --mixes here.
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "layout.hpp"  // topology::Node, CpuUnit
 
 namespace hk::pipeline {
 
@@ -74,9 +77,14 @@ struct PlanRequest {
   Scaling scaling = Scaling::none;
   std::vector<int> node_counts = {1};
   int cores_per_node = 1;
+  // --mixes aligned: the node whose topology the mixes are aligned to (null: not asked), and the
+  // unit of the budget (cores, or hardware threads with --smt).
+  std::shared_ptr<const topology::Node> aligned_node;
+  topology::CpuUnit cpus = topology::CpuUnit::cores;
 };
-// Full-size mixes of one node count: the --mixes list, or every divisor mix of the budget whose
-// ranks spread evenly over the nodes.
+// Full-size mixes of one node count: the --mixes list, the aligned mixes of a node's budget
+// (the same per-node mix on every node), or every divisor mix of the budget whose ranks spread
+// evenly over the nodes.
 std::vector<Mix> full_mixes(const PlanRequest& request, int nodes);
 std::vector<PlannedRun> plan(const PlanRequest& request);
 

@@ -4,10 +4,7 @@
 
 namespace hk::topology {
 
-namespace {
-
-// Open MPI 4's names of the objects a ppr map counts per.
-std::string_view openmpi_object(const std::optional<Level>& level) {
+std::string openmpi_object(const std::optional<Level>& level) {
   if (!level) return "node";
   switch (*level) {
     case Level::l3: return "l3cache";
@@ -15,6 +12,8 @@ std::string_view openmpi_object(const std::optional<Level>& level) {
     default: return "socket";
   }
 }
+
+namespace {
 
 // "0x..." with bit c set for every CPU c.
 std::string cpu_mask(const std::vector<int>& cpus) {

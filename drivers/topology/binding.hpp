@@ -22,6 +22,8 @@ struct OpenMpiBinding {
   std::vector<std::string> args() const;  // in that order, ready for argv
 };
 OpenMpiBinding openmpi_binding(const Layout& layout);
+// Open MPI 4's name of the objects a map counts per: l3cache, numa, socket, or node (no level).
+std::string openmpi_object(const std::optional<Level>& level);
 
 // Slurm's srun: `-c T --distribution=block:block --cpu-bind=cores|threads`, which packs ranks on
 // consecutive cores (hardware threads) exactly as the layout does whenever the layout has no gaps;

@@ -252,6 +252,18 @@ std::string straddle_warning(const Node& node, const Layout& layout) {
                      layout.label(), cpu_unit_name(layout.unit), what, node.source, example);
 }
 
+std::string layout_line(const Layout& layout) {
+  // Cores (logical ids) when a thread gets a core; the OS CPU numbers when it gets a hardware thread.
+  const bool threads = layout.unit == CpuUnit::hwthreads;
+  std::string each;
+  for (std::size_t r = 0; r < layout.rank_cores.size(); ++r)
+    each += (each.empty() ? "" : " | ") + cpu_list_string(threads ? layout.rank_cpus[r] : layout.rank_cores[r]);
+  return fmt::format("{} {}: {}, {} rank(s) per {}; {} of each rank: {}", layout.label(), cpu_unit_name(layout.unit),
+                     layout.aligned ? "aligned" : "NOT aligned", layout.ranks_per_domain,
+                     layout.map_level ? std::string(level_name(*layout.map_level)) : "node",
+                     threads ? "CPUs" : "cores", each);
+}
+
 nlohmann::json layout_json(const Node& node, const Layout& layout) {
   nlohmann::json ranks = nlohmann::json::array();
   for (std::size_t r = 0; r < layout.rank_cores.size(); ++r) {

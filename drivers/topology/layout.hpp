@@ -67,6 +67,10 @@ void require_aligned(const Node& node, const Layout& layout);
 // ranks straddle NUMA domains (14 cores each); rank 3 has cores 12-15 in NUMA domains 0,1".
 std::string straddle_warning(const Node& node, const Layout& layout);
 
+// One line for a dry run: "16x8 cores: aligned, 1 rank(s) per l3; cores of each rank: 0-7 | 8-15 | ..."
+// (with hardware threads: "CPUs of each rank", OS numbers).
+std::string layout_line(const Layout& layout);
+
 // {ranks, threads, cpus, aligned, map_level, ranks_per_domain, straddled, ranks: [{rank, cores, cpus,
 // l3, numa, packages}]}: what a dry run prints and a record can keep.
 nlohmann::json layout_json(const Node& node, const Layout& layout);

@@ -94,6 +94,7 @@ const RecordField kFields[] = {
     {"sweep.timeout_s", "number", "s", V},
     {"sweep.wall_s", "number", "s", V},
     {"sweep.oversubscribed", "boolean", "", V},
+    {"sweep.aligned", "boolean or null", "", V},
     {"sweep.placement_ok", "boolean", "", V},
     {"sweep.stdout", "string", "", V},
     {"sweep.stderr", "string", "", V},
