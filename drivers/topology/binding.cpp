@@ -60,8 +60,10 @@ SrunBinding srun_binding(const Layout& layout) {
     b.cpu_bind = threads ? "threads" : "cores";
   } else {
     b.cpu_bind = "mask_cpu:";
-    for (std::size_t r = 0; r < layout.rank_cpus.size(); ++r)
-      b.cpu_bind += (r > 0 ? "," : "") + cpu_mask(layout.rank_cpus[r]);
+    for (std::size_t r = 0; r < layout.rank_cpus.size(); ++r) {
+      if (r > 0) b.cpu_bind += ',';
+      b.cpu_bind += cpu_mask(layout.rank_cpus[r]);
+    }
   }
   return b;
 }

@@ -136,7 +136,10 @@ void place_ranks(const Node& node, const std::vector<Unit>& units, const std::ve
 
 std::string mix_labels(const std::vector<Layout>& layouts) {
   std::string text;
-  for (const Layout& layout : layouts) text += (text.empty() ? "" : ",") + layout.label();
+  for (const Layout& layout : layouts) {
+    if (!text.empty()) text += ',';
+    text += layout.label();
+  }
   return text;
 }
 
@@ -223,7 +226,7 @@ void require_aligned(const Node& node, const Layout& layout) {
   const std::string aligned = mix_labels(others);
   std::string where;
   for (Level level : layout.straddled) where += fmt::format("{}{}", where.empty() ? "" : ", ", level_phrase(level));
-  if (layout.splits_cores) where += std::string(where.empty() ? "" : ", ") + "cores";
+  if (layout.splits_cores) where += where.empty() ? "cores" : ", cores";
   throw UsageError(fmt::format("mix {} cannot be aligned to {} ({}): its ranks would straddle {}; aligned mixes of {} "
                                "{}: {}",
                                layout.label(), node.source, node_summary(node), where, budget,
@@ -256,8 +259,10 @@ std::string layout_line(const Layout& layout) {
   // Cores (logical ids) when a thread gets a core; the OS CPU numbers when it gets a hardware thread.
   const bool threads = layout.unit == CpuUnit::hwthreads;
   std::string each;
-  for (std::size_t r = 0; r < layout.rank_cores.size(); ++r)
-    each += (each.empty() ? "" : " | ") + cpu_list_string(threads ? layout.rank_cpus[r] : layout.rank_cores[r]);
+  for (std::size_t r = 0; r < layout.rank_cores.size(); ++r) {
+    if (!each.empty()) each += " | ";
+    each += cpu_list_string(threads ? layout.rank_cpus[r] : layout.rank_cores[r]);
+  }
   return fmt::format("{} {}: {}, {} rank(s) per {}; {} of each rank: {}", layout.label(), cpu_unit_name(layout.unit),
                      layout.aligned ? "aligned" : "NOT aligned", layout.ranks_per_domain,
                      layout.map_level ? std::string(level_name(*layout.map_level)) : "node",

@@ -27,7 +27,10 @@ const topo::Node& node(const std::string& name) {
 
 std::string labels(const std::vector<topo::Layout>& layouts) {
   std::string text;
-  for (const auto& layout : layouts) text += (text.empty() ? "" : ",") + layout.label();
+  for (const auto& layout : layouts) {
+    if (!text.empty()) text += ',';
+    text += layout.label();
+  }
   return text;
 }
 
