@@ -3,6 +3,7 @@
 #include <hwloc.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fmt/format.h>
 #include <memory>
 
@@ -137,6 +138,10 @@ Node read_node() {
 Node read_node_xml(const std::string& path) {
   TopologyPtr topo = new_topology();
   const std::string what = fmt::format("--topology {}", path);
+  // hwloc says only "cannot load" for a missing file too; name that case (the usual typo).
+  std::error_code error;
+  if (!std::filesystem::exists(path, error))
+    throw UsageError(fmt::format("{}: no such file; give an XML file written by `lstopo --of xml` on the node", what));
   if (hwloc_topology_set_xml(topo.get(), path.c_str()) != 0 || hwloc_topology_load(topo.get()) != 0) {
     throw UsageError(fmt::format("{}: hwloc cannot read it as a topology; give an XML file written by "
                                  "`lstopo --of xml` (or hwloc-gather-topology) on the node",

@@ -92,7 +92,9 @@ TEST(TopologyRead, ThisMachineHasCores) {
 
 TEST(TopologyRead, BadFilesAreOneClearUsageError) {
   const std::string dir = std::string(HK_TOPOLOGIES) + "/invalid/";
-  for (const std::string& file : {dir + "truncated.xml", dir + "missing.xml", std::string(HK_TOPOLOGIES) + "/README.md"}) {
+  const std::string missing = usage_error([&] { topo::read_node_xml(dir + "missing.xml"); });
+  EXPECT_NE(missing.find("--topology " + dir + "missing.xml: no such file"), std::string::npos) << missing;
+  for (const std::string& file : {dir + "truncated.xml", std::string(HK_TOPOLOGIES) + "/README.md"}) {
     const std::string message = usage_error([&] { topo::read_node_xml(file); });
     EXPECT_NE(message.find("--topology " + file + ": hwloc cannot read it as a topology"), std::string::npos)
         << message;
