@@ -155,6 +155,20 @@ mpirun -np 1 --map-by ppr:1:node:PE=112 --bind-to core"
       fail "the --smt warning"
     same "aligned mixes" "$(layouts | cut -d' ' -f1 | tr '\n' ' ')" "16x1 8x2 4x4 2x8 1x16 "
     ;;
+  record)  # a real sweep (2 ranks here) planned on the laptop node: sweep.aligned, launch.cpus, the planned node
+    # The laptop has one domain per level, so its words (ppr:K:node:PE=T) run on any machine of 2 cores.
+    "$HK" sweep montecarlo --samples 200000 --warmup 0 --reps 1 --topology "$T/laptop-i7-1165g7.xml" --cores 2 \
+      --mixes 2x1,1x2 --out "$dir/sweep" || fail "sweep exited $?"
+    same "records" "$(/usr/bin/python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    print(r["ranks"], r["threads"], r["status"], r["sweep"]["aligned"], r["launch"]["cpus"], r["launch"]["map_by"])' "$dir/sweep/runs.jsonl")" \
+      "2 1 ok True cores ppr:2:node:PE=1
+1 2 ok True cores ppr:1:node:PE=2"
+    /usr/bin/python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["machine"]["planned_node"]
+assert (n["cores"], n["hardware_threads"], n["l3_groups"], n["packages"]) == (4, 8, 1, 1) and n["source"].endswith("laptop-i7-1165g7.xml"), n' \
+      "$dir/sweep/sweep.json" || fail "sweep.json: machine.planned_node"
+    ;;
   *) fail "unknown case $case_name" ;;
 esac
 echo "ok: $case_name"
