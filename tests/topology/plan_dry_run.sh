@@ -155,6 +155,24 @@ mpirun -np 1 --map-by ppr:1:node:PE=112 --bind-to core"
       fail "the --smt warning"
     same "aligned mixes" "$(layouts | cut -d' ' -f1 | tr '\n' ' ')" "16x1 8x2 4x4 2x8 1x16 "
     ;;
+  hosts)  # with issue 14's host lists: the node's per-domain map on every host, --mixes aligned per node count
+    plan --topology "$T/xeon8480-2s-snc4.xml" --hosts hkn1:112,hkn2:112 --nodes 1,2 --mixes aligned
+    same "mpirun words" "$(grep -o 'mpirun -np [0-9]* --host [^ ]* --map-by [^ ]* --bind-to core' "$dir/out" | sed -n '1p;7,8p;14p')" \
+      "mpirun -np 112 --host hkn1:112 --map-by ppr:14:numa:PE=1 --bind-to core
+mpirun -np 1 --host hkn1:112 --map-by ppr:1:node:PE=112 --bind-to core
+mpirun -np 224 --host hkn1:112,hkn2:112 --map-by ppr:14:numa:PE=1 --bind-to core
+mpirun -np 2 --host hkn1:112,hkn2:112 --map-by ppr:1:node:PE=112 --bind-to core"
+    [ "$(grep -c '^# .*: aligned' "$dir/out")" = 14 ] || fail "7 aligned mixes on each node count"
+    # 28 ranks on 2 nodes: 14 x 4 on each, 2 per NUMA domain (cores left idle), aligned
+    plan --topology "$T/xeon8480-2s-snc4.xml" --hosts hkn1:112,hkn2:112 --nodes 2 --mixes 28x4
+    same "layouts" "$(layouts)" "14x4 cores: aligned, 2 rank(s) per numa"
+    grep -q "mpirun -np 28 --host hkn1:112,hkn2:112 --map-by ppr:2:numa:PE=4 --bind-to core " "$dir/out" || fail "28x4 on 2 nodes"
+    "$HK" sweep montecarlo --topology "$T/laptop-i7-1165g7.xml" --hosts hkn1:500 --dry-run --out "$dir/plan" > "$dir/out" 2>&1
+    status=$?
+    cat "$dir/out"
+    [ "$status" = 2 ] && grep -q "^hk: error: --hosts slots 500: the node in .*laptop-i7-1165g7.xml has 4 cores" "$dir/out" ||
+      fail "slots beyond the --topology node: exit $status"
+    ;;
   record)  # a real sweep (2 ranks here) planned on the laptop node: sweep.aligned, launch.cpus, the planned node
     # The laptop has one domain per level, so its words (ppr:K:node:PE=T) run on any machine of 2 cores.
     "$HK" sweep montecarlo --samples 200000 --warmup 0 --reps 1 --topology "$T/laptop-i7-1165g7.xml" --cores 2 \
