@@ -6,7 +6,8 @@ set(HK_MIX_THREADS 1 2)
 set(HK_RUN_SMOKE ${CMAKE_CURRENT_LIST_DIR}/../tests/run_smoke.sh)
 
 # hk_add_mix_tests(KERNEL k CASE c (ARGS arg... | SMOKE) [VARIANTS v...] [SAME pointer...]
-#                  [TRUE pointer...] [EXTRA_RECORDS n] [CHECK_NAME name] [LABELS label...] [TIMEOUT s])
+#                  [TRUE pointer...] [EXTRA_RECORDS n] [EXTRA_RECORDS_PER_PATH k] [CHECK_NAME name]
+#                  [LABELS label...] [TIMEOUT s])
 # Every mix of the matrix (and, with VARIANTS, every variant: --variant V) runs
 # `hk-kernel k ARGS --out FILE`, FILE = <binary dir>/records/<k>_<c>.jsonl, emptied first by the
 # test <k>.<c>.reset. Then <k>.<c>.<CHECK_NAME> (default identical_across_mixes) requires every
@@ -17,9 +18,12 @@ set(HK_RUN_SMOKE ${CMAKE_CURRENT_LIST_DIR}/../tests/run_smoke.sh)
 # `hk-kernel list --smoke` reports them, each run on every mix (every kernel gets these).
 # In the caller, HK_MIX_RECORDS is the records file and HK_MIX_FIXTURE the fixture prefix, to add
 # runs to the same file (FIXTURES_REQUIRED ${HK_MIX_FIXTURE}_reset, FIXTURES_SETUP
-# ${HK_MIX_FIXTURE}_runs, and EXTRA_RECORDS for the check's count).
+# ${HK_MIX_FIXTURE}_runs, and EXTRA_RECORDS for the check's count). EXTRA_RECORDS_PER_PATH k: the
+# caller adds k runs per SIMD path forced with HK_ISA (hk_add_isa_test; skipped, no record, where
+# the CPU lacks the path): the check expects k more records per path available here and a record
+# of each such path (/metrics/isa).
 function(hk_add_mix_tests)
-  cmake_parse_arguments(M "SMOKE" "KERNEL;CASE;EXTRA_RECORDS;CHECK_NAME;TIMEOUT"
+  cmake_parse_arguments(M "SMOKE" "KERNEL;CASE;EXTRA_RECORDS;EXTRA_RECORDS_PER_PATH;CHECK_NAME;TIMEOUT"
                         "ARGS;VARIANTS;SAME;TRUE;LABELS" ${ARGN})
   if(NOT M_KERNEL OR NOT M_CASE OR (NOT M_ARGS AND NOT M_SMOKE))
     message(FATAL_ERROR "hk_add_mix_tests: KERNEL, CASE and ARGS (or SMOKE) are required")
@@ -96,6 +100,9 @@ macro(_hk_mix_check)
   foreach(_pointer IN LISTS M_SAME)
     list(APPEND _conditions --same ${_pointer})
   endforeach()
+  if(M_EXTRA_RECORDS_PER_PATH)
+    list(APPEND _conditions --count-per-path ${M_EXTRA_RECORDS_PER_PATH} --each-path /metrics/isa)
+  endif()
   if(M_SMOKE)
     list(LENGTH HK_MIX_RANKS _r)
     list(LENGTH HK_MIX_THREADS _t)

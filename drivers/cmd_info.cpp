@@ -7,10 +7,21 @@
 #include "command.hpp"
 #include "hk/build_info.hpp"
 #include "hk/errors.hpp"
+#include "hk/simd.hpp"
 #include "hk/system.hpp"
 #include "topology.hpp"
 
 namespace {
+// The SIMD paths this binary has for this CPU, the one a run would take (HK_ISA applied) and
+// the CPU flags they depend on (docs/simd.md).
+nlohmann::json simd_json() {
+  nlohmann::json paths = nlohmann::json::array();
+  for (hk::simd::Path p : hk::simd::available_paths()) paths.push_back(hk::simd::path_name(p));
+  return {{"path", hk::simd::path_name(hk::simd::apply_isa_environment())},
+          {"available", paths},
+          {"cpu_flags", hk::simd::cpu_flags()}};
+}
+
 std::function<int()> setup_info(CLI::App& app) {
   auto cores_only = std::make_shared<bool>(false);
   auto node_json = std::make_shared<bool>(false);
@@ -35,7 +46,8 @@ std::function<int()> setup_info(CLI::App& app) {
                              {"git_sha", hk::build::git_sha},
                              {"compiler", hk::build::compiler},
                              {"flags", hk::build::flags},
-                             {"build_type", hk::build::build_type}}}};
+                             {"build_type", hk::build::build_type}}},
+                           {"simd", simd_json()}};
     std::cout << info.dump(2) << "\n";
     return hk::kExitOk;
   };

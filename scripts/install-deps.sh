@@ -8,6 +8,8 @@ packages=(
   libeigen3-dev                         # local dense linear algebra
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
   libcli11-dev nlohmann-json3-dev libfmt-dev libstb-dev libhwloc-dev hwloc
+  libhwy-dev                            # Google Highway: the kernels' SIMD paths, chosen at run time
+  qemu-user                             # tests: the portable binary on CPU models without AVX-512/AVX2
   python3-matplotlib python3-pandas     # hk plot, hk export (Debian's /usr/bin/python3)
   libpng-dev zlib1g-dev                 # PNG decoding (libpng); test images (zlib)
   libopenblas-dev libopencv-dev         # side-by-side baselines in the benchmarks only

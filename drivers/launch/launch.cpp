@@ -87,6 +87,15 @@ void check_aligned(const LaunchSpec& spec, const Placement& placement) {
   topology::require_aligned(*spec.node, *placement.layout);
 }
 
+// The ranks refuse a bad HK_ISA themselves (exit 2); refusing it here saves the launch. Another
+// node's CPU is not this one's: the CPU is checked only when the ranks run here.
+void check_isa(const LaunchSpec& spec) {
+  if (spec.isa.empty()) return;
+  const std::string problem = simd::isa_request_problem(spec.isa);
+  const bool unknown = !simd::parse_path(spec.isa).has_value();
+  if (!problem.empty() && (unknown || launches_here(spec))) throw UsageError(problem);
+}
+
 bool executable_file(const std::string& path) {
   struct stat info {};
   return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && access(path.c_str(), X_OK) == 0;
@@ -112,6 +121,7 @@ Placement validate_launch(const LaunchSpec& spec) {
                                  spec.ranks, spec.nodes));
   check_cores(spec);
   check_hosts(spec);
+  check_isa(spec);
   Placement placement;
   placement.ranks_per_node = spec.ranks / spec.nodes;
   placement.threads_per_rank = spec.threads;
@@ -136,6 +146,7 @@ LaunchCommand compose_launch(const LaunchSpec& spec) {
   LaunchCommand command;
   command.env = thread_environment(spec, placement);
   command.env.push_back({"HK_LAUNCH_INFO", launch_info(spec, placement)});
+  if (!spec.isa.empty()) command.env.push_back({"HK_ISA", spec.isa});
   command.argv = dialect->launcher_words(spec, placement, command.env);
   command.argv.insert(command.argv.end(), spec.launcher_args.begin(), spec.launcher_args.end());
   for (auto& entry : dialect->launcher_environment()) command.env.push_back(std::move(entry));

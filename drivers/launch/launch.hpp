@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "hk/simd.hpp"
 #include "hk/system.hpp"  // shell_quote
 #include "hosts.hpp"
 #include "layout.hpp"     // topology::Node, Layout, CpuUnit
@@ -43,6 +44,7 @@ struct LaunchSpec {
   bool aligned_only = false;  // --aligned: a mix that cannot be aligned to the node is refused
   std::vector<std::string> program;  // what every rank runs: the executable, then its arguments
   std::string program_option = "--kernel-exe";  // the option that names program[0], for messages
+  std::string isa = simd::isa_environment();  // HK_ISA for every rank ("" unset: each rank's best path)
 };
 
 // How ranks and threads are laid out, decided once from the spec, whatever the launcher.
@@ -74,14 +76,15 @@ bool oversubscribed(const LaunchSpec& spec);
 
 // The launch rules, checked for every command alike: counts at least 1, ranks a multiple of the
 // nodes, R x T within the cores (or --oversubscribe, up to kMaxOversubscription times), a known
-// launcher and dialect. Returns the placement (with the node's layout when its topology is used);
-// throws UsageError with one clear line.
+// launcher and dialect, an HK_ISA the ranks would refuse (an unknown value; a path this CPU lacks
+// when the ranks run here). Returns the placement (with the node's layout when its topology is
+// used); throws UsageError with one clear line.
 Placement validate_launch(const LaunchSpec& spec);
 
 // The hybrid binding: each rank gets T consecutive cores, threads are pinned one per core inside
 // it (OMP_PLACES=cores, OMP_PROC_BIND=close); oversubscribed: slot map, no binding, threads
 // unbound. Validates first (UsageError), then the dialect writes the command. Every rank also gets
-// HK_LAUNCH_INFO (launch_info), which hk-kernel copies into its record's `launch`.
+// HK_LAUNCH_INFO (launch_info), which hk-kernel copies into its record's `launch`, and HK_ISA when set.
 LaunchCommand compose_launch(const LaunchSpec& spec);
 // How hk launches: {launcher, launcher_path, launcher_version, dialect, binding ("core"/"none"),
 // map_by (the placement as ppr:K:DOMAIN:PE=T, or "slot"), cpus ("cores"), expected_ranks,

@@ -1,8 +1,11 @@
-// Blocked, vectorised filter passes. Compiled with -ffp-contract=off: every pixel sees exactly
-// the operations documented in filter_core.hpp, in that order, whichever lane or tail loop
-// computes it, so the result is bitwise the same as the serial reference.
-#include "filter_core.hpp"
-
+// Blocked, vectorised filter passes, compiled once per SIMD path (Highway foreach_target: 16
+// floats per vector with AVX-512, 8 with AVX2, 4 generic) and picked at run time
+// (HWY_DYNAMIC_DISPATCH). Compiled with -ffp-contract=off, and the vector code uses separate
+// multiplies and adds: every pixel sees exactly the operations documented in filter_core.hpp, in
+// that order, whichever path, lane or tail loop computes it, so the result is bitwise the same as
+// the serial reference on every path.
+#ifndef HK_FILTER_CORE_SHARED
+#define HK_FILTER_CORE_SHARED
 #include <omp.h>
 
 #include <algorithm>
@@ -15,22 +18,12 @@
 #include <utility>
 #include <vector>
 
+#include "filter_core.hpp"
 #include "hk/decomposition.hpp"
+#include "hk/simd.hpp"
 
 namespace hk::filter {
-
 namespace {
-
-// Eight floats; GCC lowers the element-wise operators to AVX (or pairs of SSE) instructions.
-typedef float Vec8 __attribute__((vector_size(32)));
-
-inline Vec8 load8(const float* p) {
-  Vec8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store8(float* p, Vec8 v) { std::memcpy(p, &v, sizeof v); }
-inline Vec8 splat8(float s) { return Vec8{s, s, s, s, s, s, s, s}; }
 
 // Columns per strip. Whole rows up to 8192 pixels measured fastest on the development machine
 // (8192x1024 image, 1 thread: 512 -> 300, 2048 -> 405, 8192 -> 490 Mpixel/s of CPU time): long
@@ -43,6 +36,46 @@ constexpr std::ptrdiff_t kSlotStride = static_cast<std::ptrdiff_t>(kFilterSlotSt
 // Output rows per vertical step: the 2r+4 rows they need are loaded from L2 once per step and
 // then hit L1, instead of 2r+1 L2 loads per output row.
 constexpr int kRowsPerStep = kFilterRowsPerStep;
+static_assert(kRowsPerStep == 4, "vertical_step computes four named output rows");
+
+using HorizontalPass = void (*)(const float*, float*, int, const float*, int);
+using VerticalRow = void (*)(const float* const*, float*, int, const float*, int);
+using VerticalStep = void (*)(const float*, float* const*, int, const float*);
+using SobelRow = void (*)(const float*, const float*, const float*, float*, int);
+
+// The passes of one SIMD path, for a radius: compiled steps exist for radii 1..8 (gaussian
+// sigma <= 2.67, box radius <= 8); other radii use the any-radius passes, row by row.
+struct FilterPasses {
+  HorizontalPass (*horizontal)(int r);
+  VerticalRow (*vertical_row)(int r);
+  const VerticalStep* (*steps)(int r);  // indexed by top slot / 4, or nullptr
+  SobelRow sobel_row;
+  std::int64_t target;  // the Highway target of this copy
+};
+
+}  // namespace
+}  // namespace hk::filter
+#endif  // HK_FILTER_CORE_SHARED
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "filter_core.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace hk::filter {
+namespace HWY_NAMESPACE {
+namespace {
+namespace hn = hwy::HWY_NAMESPACE;
+using D = hn::ScalableTag<float>;
+using V = hn::Vec<D>;
+constexpr int kLanes = static_cast<int>(hn::MaxLanes(D()));
+
+HWY_INLINE V load(const float* p) { return hn::LoadU(D(), p); }
+HWY_INLINE void store(float* p, V v) { hn::StoreU(v, D(), p); }
+HWY_INLINE V splat(float s) { return hn::Set(D(), s); }
+// a + w * (x + y): a separate multiply and add (no fused multiply-add), as the definition says.
+HWY_INLINE V tap(V a, V w, V x, V y) { return hn::Add(a, hn::Mul(w, hn::Add(x, y))); }
 
 // out[i] = w0*in[i] + sum_k w[k]*(in[i-k] + in[i+k]), i in [0, n). R > 0: radius fixed at
 // compile time (weights stay in registers, loops fully unrolled); R == 0: any radius r. Same
@@ -51,20 +84,20 @@ template <int R>
 void horizontal_pass(const float* in, float* out, int n, const float* w, int r) {
   if constexpr (R > 0) r = R;
   constexpr int kMaxRegs = R > 0 ? R + 1 : 1;
-  Vec8 wv[kMaxRegs];
+  V wv[kMaxRegs];
   if constexpr (R > 0)
-    for (int k = 0; k <= R; ++k) wv[k] = splat8(w[k]);
+    for (int k = 0; k <= R; ++k) wv[k] = splat(w[k]);
   int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    Vec8 a = (R > 0 ? wv[0] : splat8(w[0])) * load8(in + i);
-    Vec8 b = (R > 0 ? wv[0] : splat8(w[0])) * load8(in + i + 8);
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    V a = hn::Mul(R > 0 ? wv[0] : splat(w[0]), load(in + i));
+    V b = hn::Mul(R > 0 ? wv[0] : splat(w[0]), load(in + i + kLanes));
     for (int k = 1; k <= r; ++k) {
-      const Vec8 wk = R > 0 ? wv[R > 0 ? k : 0] : splat8(w[k]);
-      a = a + wk * (load8(in + i - k) + load8(in + i + k));
-      b = b + wk * (load8(in + i + 8 - k) + load8(in + i + 8 + k));
+      const V wk = R > 0 ? wv[R > 0 ? k : 0] : splat(w[k]);
+      a = tap(a, wk, load(in + i - k), load(in + i + k));
+      b = tap(b, wk, load(in + i + kLanes - k), load(in + i + kLanes + k));
     }
-    store8(out + i, a);
-    store8(out + i + 8, b);
+    store(out + i, a);
+    store(out + i + kLanes, b);
   }
   for (; i < n; ++i) {
     float a = w[0] * in[i];
@@ -80,10 +113,10 @@ void vertical_row(const float* const* rows, float* out, int n, const float* w, i
   if constexpr (R > 0) r = R;
   const float* centre = rows[r];
   int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    Vec8 a = splat8(w[0]) * load8(centre + i);
-    for (int k = 1; k <= r; ++k) a = a + splat8(w[k]) * (load8(rows[r - k] + i) + load8(rows[r + k] + i));
-    store8(out + i, a);
+  for (; i + kLanes <= n; i += kLanes) {
+    V a = hn::Mul(splat(w[0]), load(centre + i));
+    for (int k = 1; k <= r; ++k) a = tap(a, splat(w[k]), load(rows[r - k] + i), load(rows[r + k] + i));
+    store(out + i, a);
   }
   for (; i < n; ++i) {
     float a = w[0] * centre[i];
@@ -99,30 +132,30 @@ void vertical_row(const float* const* rows, float* out, int n, const float* w, i
 template <int R, int T>
 void vertical_step(const float* ring, float* const* out, int n, const float* w) {
   constexpr int kSlots = ring_slots(R);
-  Vec8 wv[R + 1];
-  for (int k = 0; k <= R; ++k) wv[k] = splat8(w[k]);
+  V wv[R + 1];
+  for (int k = 0; k <= R; ++k) wv[k] = splat(w[k]);
   float* const o0 = out[0];
   float* const o1 = out[1];
   float* const o2 = out[2];
   float* const o3 = out[3];
   const auto row = [ring](int j) { return ring + static_cast<std::ptrdiff_t>((T + j) % kSlots) * kSlotStride; };
   int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    Vec8 a0 = wv[0] * load8(row(R) + i);
-    Vec8 a1 = wv[0] * load8(row(R + 1) + i);
-    Vec8 a2 = wv[0] * load8(row(R + 2) + i);
-    Vec8 a3 = wv[0] * load8(row(R + 3) + i);
+  for (; i + kLanes <= n; i += kLanes) {
+    V a0 = hn::Mul(wv[0], load(row(R) + i));
+    V a1 = hn::Mul(wv[0], load(row(R + 1) + i));
+    V a2 = hn::Mul(wv[0], load(row(R + 2) + i));
+    V a3 = hn::Mul(wv[0], load(row(R + 3) + i));
 #pragma GCC unroll 16
     for (int k = 1; k <= R; ++k) {
-      a0 = a0 + wv[k] * (load8(row(R - k) + i) + load8(row(R + k) + i));
-      a1 = a1 + wv[k] * (load8(row(R + 1 - k) + i) + load8(row(R + 1 + k) + i));
-      a2 = a2 + wv[k] * (load8(row(R + 2 - k) + i) + load8(row(R + 2 + k) + i));
-      a3 = a3 + wv[k] * (load8(row(R + 3 - k) + i) + load8(row(R + 3 + k) + i));
+      a0 = tap(a0, wv[k], load(row(R - k) + i), load(row(R + k) + i));
+      a1 = tap(a1, wv[k], load(row(R + 1 - k) + i), load(row(R + 1 + k) + i));
+      a2 = tap(a2, wv[k], load(row(R + 2 - k) + i), load(row(R + 2 + k) + i));
+      a3 = tap(a3, wv[k], load(row(R + 3 - k) + i), load(row(R + 3 + k) + i));
     }
-    store8(o0 + i, a0);
-    store8(o1 + i, a1);
-    store8(o2 + i, a2);
-    store8(o3 + i, a3);
+    store(o0 + i, a0);
+    store(o1 + i, a1);
+    store(o2 + i, a2);
+    store(o3 + i, a3);
   }
   for (; i < n; ++i)
     for (int m = 0; m < kRowsPerStep; ++m) {
@@ -131,11 +164,6 @@ void vertical_step(const float* ring, float* const* out, int n, const float* w) 
       out[m][i] = a;
     }
 }
-static_assert(kRowsPerStep == 4, "vertical_step computes four named output rows");
-
-using HorizontalPass = void (*)(const float*, float*, int, const float*, int);
-using VerticalRow = void (*)(const float* const*, float*, int, const float*, int);
-using VerticalStep = void (*)(const float*, float* const*, int, const float*);
 
 // The steps of radius R, one per ring rotation T = 0, 4, 8, ... (steps start every 4 rows),
 // indexed by top slot / 4.
@@ -168,8 +196,19 @@ struct PassTable {
 };
 using Passes = PassTable<1, 2, 3, 4, 5, 6, 7, 8>;
 
+// gx = ((a[x+1] + 2 m[x+1]) + b[x+1]) - ((a[x-1] + 2 m[x-1]) + b[x-1]), gy likewise down the
+// column, out = sqrt(gx*gx + gy*gy): the same operations vector and scalar (sqrt is exact).
 void sobel_row(const float* above, const float* mid, const float* below, float* out, int n) {
-  for (int x = 0; x < n; ++x) {
+  const V two = splat(2.0f);
+  int x = 0;
+  for (; x + kLanes <= n; x += kLanes) {
+    const V gx = hn::Sub(hn::Add(hn::Add(load(above + x + 1), hn::Mul(two, load(mid + x + 1))), load(below + x + 1)),
+                         hn::Add(hn::Add(load(above + x - 1), hn::Mul(two, load(mid + x - 1))), load(below + x - 1)));
+    const V gy = hn::Sub(hn::Add(hn::Add(load(below + x - 1), hn::Mul(two, load(below + x))), load(below + x + 1)),
+                         hn::Add(hn::Add(load(above + x - 1), hn::Mul(two, load(above + x))), load(above + x + 1)));
+    store(out + x, hn::Sqrt(hn::Add(hn::Mul(gx, gx), hn::Mul(gy, gy))));
+  }
+  for (; x < n; ++x) {
     const float gx = ((above[x + 1] + 2.0f * mid[x + 1]) + below[x + 1]) - ((above[x - 1] + 2.0f * mid[x - 1]) + below[x - 1]);
     const float gy = ((below[x - 1] + 2.0f * below[x]) + below[x + 1]) - ((above[x - 1] + 2.0f * above[x]) + above[x + 1]);
     out[x] = std::sqrt(gx * gx + gy * gy);
@@ -177,6 +216,26 @@ void sobel_row(const float* above, const float* mid, const float* below, float* 
 }
 
 }  // namespace
+
+const FilterPasses* FilterPassesOfTarget() {
+  static const FilterPasses passes = {&Passes::horizontal, &Passes::vertical_row_for, &Passes::steps, &sobel_row,
+                                      HWY_TARGET};
+  return &passes;
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace hk::filter
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hk::filter {
+HWY_EXPORT(FilterPassesOfTarget);
+
+namespace {
+const FilterPasses& current_passes() { return *HWY_DYNAMIC_DISPATCH(FilterPassesOfTarget)(); }
+}  // namespace
+
+const char* filter_isa() { return simd::path_name(simd::path_of_target(current_passes().target)); }
 
 const char* kind_name(FilterKind kind) {
   switch (kind) {
@@ -267,10 +326,11 @@ void filter_region(const FilterSpec& spec, const Block& src, Block& dst, int x_b
                    int y_end, Scratch& scratch, const std::function<void()>& progress) {
   if (x_begin >= x_end || y_begin >= y_end) return;
   const int r = spec.radius;
+  const FilterPasses& passes = current_passes();
   if (spec.kind == FilterKind::sobel) {
     for (int c = 0; c < src.channels(); ++c)
       for (int y = y_begin; y < y_end; ++y) {
-        sobel_row(src.row(c, y - 1) + x_begin, src.row(c, y) + x_begin, src.row(c, y + 1) + x_begin,
+        passes.sobel_row(src.row(c, y - 1) + x_begin, src.row(c, y) + x_begin, src.row(c, y + 1) + x_begin,
                   dst.row(c, y) + x_begin, x_end - x_begin);
         if (progress && (y - y_begin) % 64 == 63) progress();
       }
@@ -283,9 +343,9 @@ void filter_region(const FilterSpec& spec, const Block& src, Block& dst, int x_b
   scratch.ring.resize(ring_floats(r));
   float* ring = scratch.ring.data();
   const float* w = spec.weights.data();
-  const HorizontalPass horizontal = Passes::horizontal(r);
-  const VerticalRow vertical = Passes::vertical_row_for(r);
-  const VerticalStep* const steps = Passes::steps(r);
+  const HorizontalPass horizontal = passes.horizontal(r);
+  const VerticalRow vertical = passes.vertical_row(r);
+  const VerticalStep* const steps = passes.steps(r);
   const int first = y_begin - r;
   const auto slot_row = [&](int y) { return ring + static_cast<std::ptrdiff_t>((y - first) % slots) * kSlotStride; };
   std::vector<const float*> rows(static_cast<std::size_t>(2 * r + 1));
@@ -378,3 +438,4 @@ Checksum plane_checksum(const std::vector<float>& image, std::int64_t width, std
 }
 
 }  // namespace hk::filter
+#endif  // HWY_ONCE

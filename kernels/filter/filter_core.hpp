@@ -89,6 +89,10 @@ struct Scratch {
 void filter_region(const FilterSpec& spec, const Block& src, Block& dst, int x_begin, int x_end, int y_begin,
                    int y_end, Scratch& scratch, const std::function<void()>& progress = {});
 
+// The SIMD path filter_region runs now ("avx512", "avx2", "generic"; see hk/simd.hpp). Every
+// path gives the same bits.
+const char* filter_isa();
+
 // A whole image on one rank: clamps the borders of src, then filters it with the calling
 // OpenMP team (rows split with block_range). Used by the benchmark and by the unit tests.
 void filter_image(const FilterSpec& spec, Block& src, Block& dst);

@@ -426,7 +426,8 @@ class FilterKernel final : public Kernel {
             {"halo_bytes_per_rank_max", most[0]},
             {"halo_bytes_per_rank_min", least[0]},
             {"halo_bytes_total", total[0]},
-            {"halo_messages_per_rank_max", most[1]}};
+            {"halo_messages_per_rank_max", most[1]},
+            {"isa", filter_isa()}};
   }
 
   void teardown(Context&) override {

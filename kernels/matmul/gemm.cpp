@@ -1,41 +1,31 @@
-// BLIS-style packed product (see gemm.hpp). Loop nest, outermost first:
+// BLIS-style packed product (see gemm.hpp), one copy per SIMD path (Highway's foreach_target
+// compiles the code between HWY_BEFORE_NAMESPACE and HWY_AFTER_NAMESPACE once per target; the
+// run-time choice is HWY_DYNAMIC_DISPATCH). Loop nest, outermost first:
 //   jc: columns of B and C in blocks of nc   (B block shared by the threads, lives in L3)
-//   pc: the k dimension in blocks of kKc     (fixed cuts: the per-element sum order never changes)
-//       pack B[pc.., jc..] into kKc x kNr panels (threads split the panels)
+//   pc: the k dimension in blocks of kc      (fixed cuts: the per-element sum order never changes)
+//       pack B[pc.., jc..] into kc x nr panels (threads split the panels)
 //   ic: rows of A and C in blocks of mc      (split across the OpenMP threads)
-//       pack A[ic.., pc..] into kMr x kKc panels (private to the thread, lives in its L2)
-//       jr, ir: the 6x8 register kernel over the packed panels (B panel in L1)
-#include "gemm.hpp"
-
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define HK_MATMUL_HAVE_AVX2 1
-#else
-#define HK_MATMUL_HAVE_AVX2 0
-#endif
+//       pack A[ic.., pc..] into mr x kc panels (private to the thread, lives in its L2)
+//       jr, ir: the mr x nr register kernel over the packed panels
+// Register blocks: AVX-512 8 x 24 (24 accumulators of 8 doubles), AVX2+FMA 6 x 8 (12 of 4),
+// generic (SSSE3, no FMA) 4 x 6 (12 of 2).
+#ifndef HK_MATMUL_GEMM_SHARED
+#define HK_MATMUL_GEMM_SHARED
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <fmt/format.h>
 #include <stdexcept>
 
+#include "gemm.hpp"
+#include "hk/simd.hpp"
+
 namespace hk::matmul {
-
 namespace {
-
-void check_shapes(const ConstView& a, const ConstView& b, const View& c) {
-  if (a.cols() != b.rows() || c.rows() != a.rows() || c.cols() != b.cols())
-    throw std::invalid_argument("matmul: C += A*B needs A m x k, B k x n, C m x n");
-}
-
-#if HK_MATMUL_HAVE_AVX2
-constexpr std::int64_t kMr = 6;     // rows of the register block (broadcasts of packed A)
-constexpr std::int64_t kNr = 8;     // columns of the register block (two 4-double vectors of B)
-constexpr std::int64_t kKc = 256;   // k block: a kKc x kNr B panel (16 KiB) stays in L1
-constexpr std::int64_t kMc = 120;   // m block: a kMc x kKc A block (240 KiB) stays in L2
-constexpr std::int64_t kNc = 4080;  // n block: a kKc x kNc B block (8 MiB) stays in L3
 
 struct FreeDeleter {
   void operator()(double* p) const { std::free(p); }
@@ -49,7 +39,83 @@ Buffer aligned_buffer(std::int64_t doubles) {
   return Buffer(static_cast<double*>(p));
 }
 
-std::int64_t round_up(std::int64_t value, std::int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+// Grow-only scratch space, one per thread and purpose (0: packed B, 1: packed A). The product
+// runs once per SUMMA panel; fresh buffers of these sizes are mmapped and page-faulted on every
+// call (measured: n = 192 ran at 1.4 GFLOP/s with them, 90 with reuse).
+double* scratch(int purpose, std::int64_t doubles) {
+  thread_local Buffer buffers[2];
+  thread_local std::int64_t capacity[2] = {0, 0};
+  if (capacity[purpose] < doubles) {
+    buffers[purpose].reset();
+    buffers[purpose] = aligned_buffer(doubles);
+    capacity[purpose] = doubles;
+  }
+  return buffers[purpose].get();
+}
+
+inline std::int64_t round_up(std::int64_t value, std::int64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+// The cache blocking of one path and its per-thread entry point.
+struct Blocking {
+  std::int64_t mr, nr, kc, mc, nc;
+};
+struct Problem {
+  std::int64_t m, n, k;
+  const double* a;
+  std::int64_t lda;
+  const double* b;
+  std::int64_t ldb;
+  double* c;
+  std::int64_t ldc;
+  double* packed_b;  // kc x nc_max, shared by the team
+  std::int64_t nc_max;
+};
+struct GemmPath {
+  Blocking blocking;
+  const char* shape;  // register block, rows x columns: "8x24"
+  std::int64_t target;  // the Highway target compiled into this copy
+  // One thread's share of the product; every thread of the team calls it (it has barriers).
+  void (*thread_share)(const Problem&, int thread, int team);
+};
+
+}  // namespace
+}  // namespace hk::matmul
+#endif  // HK_MATMUL_GEMM_SHARED
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "gemm.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/cache_control.h>
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace hk::matmul {
+namespace HWY_NAMESPACE {
+namespace {
+namespace hn = hwy::HWY_NAMESPACE;
+using D = hn::ScalableTag<double>;
+using V = hn::Vec<D>;
+constexpr std::int64_t kLanes = static_cast<std::int64_t>(hn::MaxLanes(D()));
+
+// Rows (broadcasts of packed A) and vectors of columns (loads of packed B) of the register
+// block, and the cache blocks: an mc x kc block of A lives in L2, a kc x nc block of B in L3.
+// The kc x nr panel of B the inner loop reuses stays in L1 on AVX2 (16 KiB); on AVX-512 it
+// streams from L2 (96 KiB): kc = 512 reads and writes C half as often as 256, and measured
+// fastest (Zen 5, n = 2048, 1 thread, mc = 192, GFLOP/s of CPU time under load: kc 128: 66,
+// 192: 69, 256: 72, 384: 73, 512: 76; OpenBLAS 72-75 in the same runs).
+#if HWY_TARGET <= HWY_AVX3
+constexpr std::int64_t kMr = 8, kVectors = 3, kKc = 512, kMc = 192, kNc = 4032;
+#define HK_GEMM_SHAPE "8x24"
+#elif HWY_TARGET == HWY_AVX2
+constexpr std::int64_t kMr = 6, kVectors = 2, kKc = 256, kMc = 120, kNc = 4080;
+#define HK_GEMM_SHAPE "6x8"
+#else
+constexpr std::int64_t kMr = 4, kVectors = 3, kKc = 256, kMc = 96, kNc = 4080;
+#define HK_GEMM_SHAPE "4x6"
+#endif
+constexpr std::int64_t kNr = kVectors * kLanes;
 
 // A[0..mc, 0..kc] (row-major, leading dimension lda) into panels of kMr rows: panel r holds
 // a(r*kMr + i, p) at [r][p][i]; rows past mc are zero.
@@ -69,157 +135,155 @@ void pack_a(const double* a, std::int64_t lda, std::int64_t mc, std::int64_t kc,
   }
 }
 
-// Panel `j` (columns j*kNr ..) of B[0..kc, 0..nc] into [p][0..kNr]; columns past nc are zero.
-void pack_b_panel(const double* b, std::int64_t ldb, std::int64_t kc, std::int64_t nc, std::int64_t panel,
-                  double* packed) {
-  const std::int64_t col = panel * kNr;
-  const std::int64_t cols = std::min(kNr, nc - col);
-  double* out = packed + panel * kNr * kc;
-  if (cols == kNr) {
-    for (std::int64_t p = 0; p < kc; ++p) {
-      const double* src = b + p * ldb + col;
-      _mm256_store_pd(out + p * kNr, _mm256_loadu_pd(src));
-      _mm256_store_pd(out + p * kNr + 4, _mm256_loadu_pd(src + 4));
-    }
-  } else {
-    for (std::int64_t p = 0; p < kc; ++p)
-      for (std::int64_t j = 0; j < kNr; ++j) out[p * kNr + j] = j < cols ? b[p * ldb + col + j] : 0.0;
-  }
-}
-
-// Panels [first, last) of B[0..kc, 0..nc], walking B row by row so each row is read contiguously.
+// Panels [first, last) of B[0..kc, 0..nc] into [panel][p][0..kNr], walking B row by row so each
+// row is read contiguously; columns past nc are zero.
 void pack_b_panels(const double* b, std::int64_t ldb, std::int64_t kc, std::int64_t nc, std::int64_t first,
                    std::int64_t last, double* packed) {
+  const D d;
   const std::int64_t full_end = std::min(last, nc / kNr);  // panels with all kNr columns
   for (std::int64_t p = 0; p < kc; ++p) {
     const double* row = b + p * ldb;
     for (std::int64_t panel = first; panel < full_end; ++panel) {
       double* out = packed + panel * kNr * kc + p * kNr;
-      _mm256_store_pd(out, _mm256_loadu_pd(row + panel * kNr));
-      _mm256_store_pd(out + 4, _mm256_loadu_pd(row + panel * kNr + 4));
+      for (std::int64_t v = 0; v < kVectors; ++v)
+        hn::Store(hn::LoadU(d, row + panel * kNr + v * kLanes), d, out + v * kLanes);
     }
   }
-  for (std::int64_t panel = std::max(first, full_end); panel < last; ++panel) pack_b_panel(b, ldb, kc, nc, panel, packed);
+  for (std::int64_t panel = std::max(first, full_end); panel < last; ++panel) {
+    const std::int64_t col = panel * kNr;
+    const std::int64_t cols = std::min(kNr, nc - col);
+    double* out = packed + panel * kNr * kc;
+    for (std::int64_t p = 0; p < kc; ++p)
+      for (std::int64_t j = 0; j < kNr; ++j) out[p * kNr + j] = j < cols ? b[p * ldb + col + j] : 0.0;
+  }
 }
 
-// acc = sum over p of a[p][i] * b[p][j] (FMA, p ascending, from zero); then C(i, j) += acc(i, j)
-// for the rows/cols that exist. Edge blocks run the same arithmetic into a scratch tile.
-inline void micro_kernel(std::int64_t kc, const double* __restrict a, const double* __restrict b, double* c,
-                         std::int64_t ldc, std::int64_t rows, std::int64_t cols) {
-  __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd();
-  __m256d c10 = _mm256_setzero_pd(), c11 = _mm256_setzero_pd();
-  __m256d c20 = _mm256_setzero_pd(), c21 = _mm256_setzero_pd();
-  __m256d c30 = _mm256_setzero_pd(), c31 = _mm256_setzero_pd();
-  __m256d c40 = _mm256_setzero_pd(), c41 = _mm256_setzero_pd();
-  __m256d c50 = _mm256_setzero_pd(), c51 = _mm256_setzero_pd();
-  for (std::int64_t i = 0; i < std::min(rows, kMr); ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-#pragma GCC unroll 4
+// acc = sum over p of a[p][i] * b[p][j] (multiply-add, p ascending, from zero); then
+// C(i, j) += acc(i, j) for the rows/cols that exist. Edge blocks run the same arithmetic into a
+// scratch tile.
+HWY_INLINE void micro_kernel(std::int64_t kc, const double* HWY_RESTRICT a, const double* HWY_RESTRICT b, double* c,
+                             std::int64_t ldc, std::int64_t rows, std::int64_t cols) {
+  const D d;
+  V acc[kMr][kVectors];
+  for (std::int64_t i = 0; i < kMr; ++i)
+    for (std::int64_t v = 0; v < kVectors; ++v) acc[i][v] = hn::Zero(d);
+  for (std::int64_t i = 0; i < std::min(rows, kMr); ++i)
+    for (std::int64_t j = 0; j < kNr; j += 8) hwy::Prefetch(c + i * ldc + j);
+#pragma GCC unroll 2
   for (std::int64_t p = 0; p < kc; ++p) {
-    const __m256d b0 = _mm256_load_pd(b + p * kNr);
-    const __m256d b1 = _mm256_load_pd(b + p * kNr + 4);
+    V bv[kVectors];
+    for (std::int64_t v = 0; v < kVectors; ++v) bv[v] = hn::Load(d, b + p * kNr + v * kLanes);
     const double* ap = a + p * kMr;
-    __m256d x = _mm256_broadcast_sd(ap + 0);
-    c00 = _mm256_fmadd_pd(x, b0, c00);
-    c01 = _mm256_fmadd_pd(x, b1, c01);
-    x = _mm256_broadcast_sd(ap + 1);
-    c10 = _mm256_fmadd_pd(x, b0, c10);
-    c11 = _mm256_fmadd_pd(x, b1, c11);
-    x = _mm256_broadcast_sd(ap + 2);
-    c20 = _mm256_fmadd_pd(x, b0, c20);
-    c21 = _mm256_fmadd_pd(x, b1, c21);
-    x = _mm256_broadcast_sd(ap + 3);
-    c30 = _mm256_fmadd_pd(x, b0, c30);
-    c31 = _mm256_fmadd_pd(x, b1, c31);
-    x = _mm256_broadcast_sd(ap + 4);
-    c40 = _mm256_fmadd_pd(x, b0, c40);
-    c41 = _mm256_fmadd_pd(x, b1, c41);
-    x = _mm256_broadcast_sd(ap + 5);
-    c50 = _mm256_fmadd_pd(x, b0, c50);
-    c51 = _mm256_fmadd_pd(x, b1, c51);
+    for (std::int64_t i = 0; i < kMr; ++i) {
+      const V x = hn::Set(d, ap[i]);
+      for (std::int64_t v = 0; v < kVectors; ++v) acc[i][v] = hn::MulAdd(x, bv[v], acc[i][v]);
+    }
   }
-  const __m256d acc[kMr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (rows == kMr && cols == kNr) {
     for (std::int64_t i = 0; i < kMr; ++i) {
       double* row = c + i * ldc;
-      _mm256_storeu_pd(row, _mm256_add_pd(_mm256_loadu_pd(row), acc[i][0]));
-      _mm256_storeu_pd(row + 4, _mm256_add_pd(_mm256_loadu_pd(row + 4), acc[i][1]));
+      for (std::int64_t v = 0; v < kVectors; ++v)
+        hn::StoreU(hn::Add(hn::LoadU(d, row + v * kLanes), acc[i][v]), d, row + v * kLanes);
     }
     return;
   }
-  alignas(32) double tile[kMr][kNr];
-  for (std::int64_t i = 0; i < kMr; ++i) {
-    _mm256_store_pd(&tile[i][0], acc[i][0]);
-    _mm256_store_pd(&tile[i][4], acc[i][1]);
-  }
+  HWY_ALIGN double tile[kMr][kNr];
+  for (std::int64_t i = 0; i < kMr; ++i)
+    for (std::int64_t v = 0; v < kVectors; ++v) hn::Store(acc[i][v], d, &tile[i][v * kLanes]);
   for (std::int64_t i = 0; i < rows; ++i)
     for (std::int64_t j = 0; j < cols; ++j) c[i * ldc + j] += tile[i][j];
 }
 
-void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, const double* b,
-                 std::int64_t ldb, double* c, std::int64_t ldc, int threads) {
-  if (m == 0 || n == 0 || k == 0) return;
-  // Even n blocks of at most kNc columns. Rows: each thread gets an equal share of the kMr-row
-  // panels (a static split, so no thread waits at the barriers for a longer share), then walks
-  // it in blocks of at most kMc rows.
-  const std::int64_t n_blocks = (n + kNc - 1) / kNc;
-  const std::int64_t nc_max = round_up((n + n_blocks - 1) / n_blocks, kNr);
-  const std::int64_t row_panels = (m + kMr - 1) / kMr;
-  const std::int64_t kc_max = std::min(k, kKc);
-  Buffer packed_b = aligned_buffer(kc_max * nc_max);
-  double* bp = packed_b.get();
-
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    Buffer packed_a = aligned_buffer(kc_max * kMc);
-    double* ap = packed_a.get();
-    const int thread = omp_get_thread_num(), team = omp_get_num_threads();
-    const std::int64_t share_begin = std::min(m, row_panels * thread / team * kMr);
-    const std::int64_t share_end = std::min(m, row_panels * (thread + 1) / team * kMr);
-    const std::int64_t share_blocks = std::max<std::int64_t>(1, (share_end - share_begin + kMc - 1) / kMc);
-    const std::int64_t mc_even = round_up((share_end - share_begin + share_blocks - 1) / share_blocks, kMr);
-    for (std::int64_t jc = 0; jc < n; jc += nc_max) {
-      const std::int64_t nc = std::min(nc_max, n - jc);
-      const std::int64_t panels = (nc + kNr - 1) / kNr;
-      for (std::int64_t pc = 0; pc < k; pc += kKc) {
-        const std::int64_t kc = std::min(kKc, k - pc);
-        {
-          // This thread's share of B's panels, row by row of B (long contiguous reads).
-          const std::int64_t first = panels * thread / team, last = panels * (thread + 1) / team;
-          pack_b_panels(b + pc * ldb + jc, ldb, kc, nc, first, last, bp);
-        }
+// One thread's rows of C: an equal share of the kMr-row panels (a static split, so no thread
+// waits at the barriers for a longer share), walked in blocks of at most kMc rows. Every thread
+// packs its share of each B block; barriers keep the block whole while anyone reads it.
+void thread_share(const Problem& pr, int thread, int team) {
+  double* ap = scratch(1, std::min(pr.k, kKc) * kMc);
+  const std::int64_t row_panels = (pr.m + kMr - 1) / kMr;
+  const std::int64_t share_begin = std::min(pr.m, row_panels * thread / team * kMr);
+  const std::int64_t share_end = std::min(pr.m, row_panels * (thread + 1) / team * kMr);
+  const std::int64_t share_blocks = std::max<std::int64_t>(1, (share_end - share_begin + kMc - 1) / kMc);
+  const std::int64_t mc_even = round_up((share_end - share_begin + share_blocks - 1) / share_blocks, kMr);
+  for (std::int64_t jc = 0; jc < pr.n; jc += pr.nc_max) {
+    const std::int64_t nc = std::min(pr.nc_max, pr.n - jc);
+    const std::int64_t panels = (nc + kNr - 1) / kNr;
+    for (std::int64_t pc = 0; pc < pr.k; pc += kKc) {
+      const std::int64_t kc = std::min(kKc, pr.k - pc);
+      pack_b_panels(pr.b + pc * pr.ldb + jc, pr.ldb, kc, nc, panels * thread / team, panels * (thread + 1) / team,
+                    pr.packed_b);
+      if (team > 1) {
 #pragma omp barrier
-        // implicit barrier: B block packed before anyone uses it
-        for (std::int64_t ic = share_begin; ic < share_end; ic += mc_even) {
-          const std::int64_t mc = std::min(mc_even, share_end - ic);
-          pack_a(a + ic * lda + pc, lda, mc, kc, ap);
-          for (std::int64_t jr = 0; jr < nc; jr += kNr) {
-            const double* bpanel = bp + (jr / kNr) * kNr * kc;
-            for (std::int64_t ir = 0; ir < mc; ir += kMr) {
-              micro_kernel(kc, ap + ir * kc, bpanel, c + (ic + ir) * ldc + jc + jr, ldc, std::min(kMr, mc - ir),
-                           std::min(kNr, nc - jr));
-            }
+      }
+      for (std::int64_t ic = share_begin; ic < share_end; ic += mc_even) {
+        const std::int64_t mc = std::min(mc_even, share_end - ic);
+        pack_a(pr.a + ic * pr.lda + pc, pr.lda, mc, kc, ap);
+        for (std::int64_t jr = 0; jr < nc; jr += kNr) {
+          const double* bpanel = pr.packed_b + (jr / kNr) * kNr * kc;
+          for (std::int64_t ir = 0; ir < mc; ir += kMr) {
+            micro_kernel(kc, ap + ir * kc, bpanel, pr.c + (ic + ir) * pr.ldc + jc + jr, pr.ldc,
+                         std::min(kMr, mc - ir), std::min(kNr, nc - jr));
           }
         }
+      }
+      if (team > 1) {
 #pragma omp barrier
-        // nobody repacks B while another thread still reads it
       }
     }
   }
 }
-#endif
+
+const GemmPath* path() {
+  static const GemmPath chosen = {{kMr, kNr, kKc, kMc, kNc},
+                                  HK_GEMM_SHAPE,
+                                  HWY_TARGET,
+                                  &thread_share};
+  return &chosen;
+}
+#undef HK_GEMM_SHAPE
+
+}  // namespace
+// Exported (HWY_EXPORT takes the address of this name in every target's namespace).
+const GemmPath* GemmPathOfTarget() { return path(); }
+}  // namespace HWY_NAMESPACE
+}  // namespace hk::matmul
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hk::matmul {
+HWY_EXPORT(GemmPathOfTarget);
+
+namespace {
+
+void check_shapes(const ConstView& a, const ConstView& b, const View& c) {
+  if (a.cols() != b.rows() || c.rows() != a.rows() || c.cols() != b.cols())
+    throw std::invalid_argument("matmul: C += A*B needs A m x k, B k x n, C m x n");
+}
+
+const GemmPath& current_path() { return *HWY_DYNAMIC_DISPATCH(GemmPathOfTarget)(); }
+
+void packed_gemm(const GemmPath& path, Problem problem, int threads) {
+  if (problem.m == 0 || problem.n == 0 || problem.k == 0) return;
+  // Even n blocks of at most nc columns.
+  const Blocking& blocking = path.blocking;
+  const std::int64_t n_blocks = (problem.n + blocking.nc - 1) / blocking.nc;
+  problem.nc_max = round_up((problem.n + n_blocks - 1) / n_blocks, blocking.nr);
+  problem.packed_b = scratch(0, std::min(problem.k, blocking.kc) * problem.nc_max);
+  if (threads <= 1) {
+    path.thread_share(problem, 0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  path.thread_share(problem, omp_get_thread_num(), omp_get_num_threads());
+}
 
 }  // namespace
 
 void packed_multiply_add(ConstView a, ConstView b, View c, int threads) {
   check_shapes(a, b, c);
-#if HK_MATMUL_HAVE_AVX2
   if (threads <= 0) threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  packed_gemm(a.rows(), b.cols(), a.cols(), a.data(), a.outerStride(), b.data(), b.outerStride(), c.data(),
-              c.outerStride(), threads);
-#else
-  (void)threads;
-  eigen_multiply_add(a, b, c);
-#endif
+  Problem problem{a.rows(), b.cols(), a.cols(), a.data(), a.outerStride(), b.data(), b.outerStride(), c.data(),
+                  c.outerStride(), nullptr, 0};
+  packed_gemm(current_path(), problem, threads);
 }
 
 void eigen_multiply_add(ConstView a, ConstView b, View c) {
@@ -249,14 +313,28 @@ void multiply_add(ConstView a, ConstView b, View c) {
 #endif
 }
 
-const char* gemm_backend() {
-#if defined(HK_MATMUL_GEMM_EIGEN) || !HK_MATMUL_HAVE_AVX2
+std::int64_t packing_doubles(std::int64_t n, int threads) {
+  const Blocking& blocking = current_path().blocking;
+  const std::int64_t kc = std::min(n, blocking.kc);
+  return kc * round_up(std::min(n, blocking.nc), blocking.nr) + threads * kc * blocking.mc;
+}
+
+std::string gemm_backend() {
+#if defined(HK_MATMUL_GEMM_EIGEN)
   return "eigen";
 #else
-  return "packed-avx2-fma-6x8";
+  const GemmPath& path = current_path();
+  return fmt::format("packed-{}-{}", simd::path_name(simd::path_of_target(path.target)), path.shape);
 #endif
 }
 
-bool packed_is_native() { return HK_MATMUL_HAVE_AVX2 != 0; }
+const char* gemm_isa() {
+#if defined(HK_MATMUL_GEMM_EIGEN)
+  return simd::path_name(simd::build_baseline_path());
+#else
+  return simd::path_name(simd::path_of_target(current_path().target));
+#endif
+}
 
 }  // namespace hk::matmul
+#endif  // HWY_ONCE

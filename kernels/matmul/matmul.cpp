@@ -290,6 +290,7 @@ class MatMul final : public Kernel {
         {"pss_bytes", {{"max", pss.max}, {"total", pss.mean * ctx.size}}},
         {"memory_estimate_bytes_per_node", node_estimate_bytes_},
         {"gemm", gemm_backend()},
+        {"isa", gemm_isa()},
     };
     if (variant_ == "summa") {
       m["grid"] = {grid_rows_, grid_cols_};
@@ -352,7 +353,7 @@ class MatMul final : public Kernel {
     const double d = sizeof(double), n = static_cast<double>(n_);
     const double rows = static_cast<double>(rows_.size()), cols = static_cast<double>(cols_.size());
     // Packing buffers of the local product (B block shared by the threads, an A block each).
-    const double pack = d * (256.0 * std::min(n, 4096.0) + ctx.threads * 256.0 * 80.0);
+    const double pack = d * static_cast<double>(packing_doubles(n_, ctx.threads));
     double rank_bytes = d * (rows * static_cast<double>(k_a_.size()) + rows * cols) + pack + 4 * d * n;
     double node_once = 0;
     std::string what;

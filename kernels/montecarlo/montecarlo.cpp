@@ -2,9 +2,6 @@
 // the counter-based Philox4x32-10 generator. Sample i of the run always draws counter i.
 #include "montecarlo.hpp"
 
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -33,56 +30,6 @@ inline bool dart_hits(const rng::Counter& w) {
   return x * x + y * y < kHitLimit;
 }
 
-#if defined(__AVX2__)
-// 32x32 -> 64-bit products of 8 lanes: high and low halves, lane for lane.
-inline void mulhilo8(__m256i multiplier, __m256i value, __m256i& hi, __m256i& lo) {
-  const __m256i even = _mm256_mul_epu32(multiplier, value);
-  const __m256i odd = _mm256_mul_epu32(multiplier, _mm256_srli_epi64(value, 32));
-  lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-  hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-}
-
-// Hits among the 8 samples first .. first+7 (no carry into the high counter word inside the group
-// is needed: callers pass groups that do not straddle a multiple of 2^32).
-inline int pi_hits8(rng::Key key, std::uint64_t first) {
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(first))), lane);
-  __m256i c1 = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(first >> 32)));
-  __m256i c2 = _mm256_setzero_si256();
-  __m256i c3 = _mm256_setzero_si256();
-  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(rng::kPhiloxM0));
-  const __m256i m1 = _mm256_set1_epi32(static_cast<int>(rng::kPhiloxM1));
-  for (int round = 0; round < 10; ++round) {
-    if (round > 0) {
-      key[0] += rng::kPhiloxW0;
-      key[1] += rng::kPhiloxW1;
-    }
-    __m256i hi0, lo0, hi1, lo1;
-    mulhilo8(m0, c0, hi0, lo0);
-    mulhilo8(m1, c2, hi1, lo1);
-    const __m256i k0 = _mm256_set1_epi32(static_cast<int>(key[0]));
-    const __m256i k1 = _mm256_set1_epi32(static_cast<int>(key[1]));
-    c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), k0);
-    c1 = lo1;
-    c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), k1);
-    c3 = lo0;
-  }
-  // x = w0 >> 1, y = w1 >> 1 as 64-bit lanes (even and odd 32-bit lanes separately).
-  const __m256i x = _mm256_srli_epi32(c0, 1);
-  const __m256i y = _mm256_srli_epi32(c1, 1);
-  const __m256i mask32 = _mm256_set1_epi64x(0xFFFFFFFF);
-  const __m256i x_even = _mm256_and_si256(x, mask32), y_even = _mm256_and_si256(y, mask32);
-  const __m256i x_odd = _mm256_srli_epi64(x, 32), y_odd = _mm256_srli_epi64(y, 32);
-  const __m256i r_even = _mm256_add_epi64(_mm256_mul_epu32(x_even, x_even), _mm256_mul_epu32(y_even, y_even));
-  const __m256i r_odd = _mm256_add_epi64(_mm256_mul_epu32(x_odd, x_odd), _mm256_mul_epu32(y_odd, y_odd));
-  const __m256i limit = _mm256_set1_epi64x(static_cast<long long>(kHitLimit));
-  // Sums are below 2^63, so the signed comparison is exact.
-  const int even_hits = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(limit, r_even)));
-  const int odd_hits = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(limit, r_odd)));
-  return __builtin_popcount(static_cast<unsigned>(even_hits)) + __builtin_popcount(static_cast<unsigned>(odd_hits));
-}
-#endif
-
 double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
 }  // namespace
 
@@ -93,39 +40,14 @@ std::uint64_t pi_hits_reference(std::uint64_t seed, std::uint64_t first, std::ui
   return hits;
 }
 
-std::uint64_t pi_hits(std::uint64_t seed, std::uint64_t first, std::uint64_t count) {
-#if defined(__AVX2__)
+Moments option_block_reference(const OptionParams& option, std::uint64_t seed, std::uint64_t first,
+                               std::uint64_t count) {
   const rng::Key key = rng::key_from_seed(seed);
-  std::uint64_t hits = 0;
-  std::uint64_t i = first;
-  const std::uint64_t end = first + count;
-  while (i < end) {
-    // Vector groups of 8 must not cross a 2^32 boundary of the low counter word.
-    const std::uint64_t boundary = (i | 0xFFFFFFFFull) + 1;
-    const std::uint64_t stop = std::min(end, boundary);
-    for (; i + 8 <= stop; i += 8) hits += static_cast<std::uint64_t>(pi_hits8(key, i));
-    for (; i < stop; ++i) hits += dart_hits(rng::philox4x32(rng::counter_for(i), key));
-  }
-  return hits;
-#else
-  return pi_hits_reference(seed, first, count);
-#endif
-}
-
-Moments option_block(const OptionParams& option, std::uint64_t seed, std::uint64_t first, std::uint64_t count) {
-  const rng::Key key = rng::key_from_seed(seed);
-  const double drift = (option.rate - 0.5 * option.volatility * option.volatility) * option.maturity;
-  const double diffusion = option.volatility * std::sqrt(option.maturity);
+  const CallPayoff payoff(option);
   Moments moments;
   for (std::uint64_t i = first; i < first + count; ++i) {
     const rng::Counter w = rng::philox4x32(rng::counter_for(i), key);
-    const double u1 = rng::uniform_oc(w[0], w[1]);
-    const double u2 = rng::uniform_co(w[2], w[3]);
-    const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-    const double terminal = option.spot * std::exp(drift + diffusion * z);
-    const double payoff = terminal > option.strike ? terminal - option.strike : 0.0;
-    moments.sum += payoff;
-    moments.sum_sq += payoff * payoff;
+    add_payoff(moments, payoff(w[0], w[1], w[2], w[3]));
   }
   return moments;
 }
@@ -348,6 +270,9 @@ class MonteCarlo final : public Kernel {
     if (problem_ == "pi") r["hits"] = hits_;
     return r;
   }
+
+  // The SIMD path of the Philox loops (the option's payoffs are scalar on every path).
+  nlohmann::json metrics(Context&) override { return {{"isa", montecarlo_isa()}}; }
 
  private:
   struct Answer {

@@ -41,6 +41,20 @@ function(hk_add_mpi_test)
   endif()
 endfunction()
 
+# The SIMD paths a run can be forced to with HK_ISA (kernels/runtime/include/hk/simd.hpp).
+set(HK_SIMD_PATHS avx512 avx2 generic)
+
+# hk_add_isa_test(PATH p NAME n <hk_add_mpi_test arguments>): hk_add_mpi_test with HK_ISA=p. On a
+# CPU (or an HK_NATIVE build) without path p every rank refuses with "HK_ISA=p: this CPU lacks ..."
+# or "... this build has no ...": the test is then reported as skipped, and leaves no record.
+function(hk_add_isa_test)
+  cmake_parse_arguments(I "" "PATH;NAME" "" ${ARGN})
+  hk_add_mpi_test(NAME ${I_NAME} ${I_UNPARSED_ARGUMENTS})
+  set_property(TEST ${I_NAME} APPEND PROPERTY ENVIRONMENT "HK_ISA=${I_PATH}")
+  set_property(TEST ${I_NAME} APPEND PROPERTY LABELS simd)
+  set_tests_properties(${I_NAME} PROPERTIES SKIP_REGULAR_EXPRESSION "HK_ISA=${I_PATH}: this (CPU lacks|build has no)")
+endfunction()
+
 # hk_add_exit_test(NAME n CODE c [MATCH regex] [SECONDS s] [LABELS ...] COMMAND exe args...)
 # Passes when COMMAND exits with status c within s seconds (default 10) and its output matches regex.
 function(hk_add_exit_test)

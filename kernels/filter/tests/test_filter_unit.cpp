@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "each_simd_path.hpp"
 #include "filter_core.hpp"
 #include "image_io.hpp"
 #include "test_images.hpp"
@@ -109,8 +110,8 @@ TEST(FilterReference, BoxOfAConstantImageIsThatConstantAndSobelOfARampIsItsSlope
 // The heart of the kernel's promise: the blocked, vectorised, threaded code is bitwise the
 // reference for every shape (strip tails, 1-pixel-wide images, bands whose height is not a
 // multiple of the 4-row vertical step) and thread count; radii 0, 1, 3, 5, 6, 8 (compiled steps,
-// every ring rotation) and 10 (the row-by-row path).
-TEST(FilterBlocked, BitwiseIdenticalToReference) {
+// every ring rotation) and 10 (the row-by-row path); on every SIMD path.
+TEST(FilterBlocked, BitwiseIdenticalToReferenceOnEverySimdPath) {
   const std::vector<std::pair<int, int>> shapes = {{1, 1}, {1, 37}, {41, 1}, {17, 5}, {600, 9}, {33, 70}, {1030, 3},
                                                      {8200, 11}};  // one strip of 8192 and a tail
   const std::vector<hf::FilterSpec> specs = {hf::make_gaussian(2.0), hf::make_gaussian(0.7), hf::make_gaussian(3.1), hf::make_box(0),
@@ -122,12 +123,15 @@ TEST(FilterBlocked, BitwiseIdenticalToReference) {
       for (int channels : {1, 3}) {
         const auto image = random_image(w, h, channels, seed++);
         const auto expected = hf::reference_filter(spec, image, w, h, channels, 2);
-        for (int threads : {1, 2, 3}) {
-          omp_set_num_threads(threads);
-          EXPECT_EQ(bit_mismatches(blocked_filter(spec, image, w, h, channels, 2), expected), 0u)
-              << hf::kind_name(spec.kind) << " r=" << spec.radius << " " << w << "x" << h << "x" << channels
-              << " threads=" << threads;
-        }
+        for_each_simd_path([&](hk::simd::Path path) {
+          ASSERT_STREQ(hf::filter_isa(), hk::simd::path_name(path));
+          for (int threads : {1, 2, 3}) {
+            omp_set_num_threads(threads);
+            EXPECT_EQ(bit_mismatches(blocked_filter(spec, image, w, h, channels, 2), expected), 0u)
+                << hf::kind_name(spec.kind) << " r=" << spec.radius << " " << w << "x" << h << "x" << channels
+                << " threads=" << threads;
+          }
+        });
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <tuple>
 
+#include "each_simd_path.hpp"
 #include "gemm.hpp"
 #include "hk/errors.hpp"
 #include "matmul.hpp"
@@ -33,25 +34,32 @@ void expect_close(const RowMatrix& c, const RowMatrix& reference, const RowMatri
 
 class GemmShapes : public ::testing::TestWithParam<std::tuple<int, int, int, int>> {};
 
-// Shapes that hit every edge: below, at and above the 6x8 register block, the 256 k block and
-// the 72-row m block; 1 and 2 threads.
-TEST_P(GemmShapes, PackedAndEigenMatchTheSerialReference) {
+// Shapes that hit every edge of every path's blocking: below, at and above the register blocks
+// (4x6, 6x8, 8x24), the k blocks (256, 512) and the m blocks (96, 120, 192); 1 and 2 threads;
+// packed on every SIMD path.
+TEST_P(GemmShapes, PackedOnEveryPathAndEigenMatchTheSerialReference) {
   const auto [m, n, k, threads] = GetParam();
   const RowMatrix a = generated(m, k, Stream::a), b = generated(k, n, Stream::b);
   const RowMatrix start = generated(m, n, Stream::x);  // C += A B onto a nonzero C
-  RowMatrix reference = start, packed = start, eigen = start;
+  RowMatrix reference = start, eigen = start;
   reference_multiply_add(a, b, reference);
-  packed_multiply_add(a, b, packed, threads);
+  for_each_simd_path([&](hk::simd::Path path) {
+    ASSERT_STREQ(gemm_isa(), hk::simd::path_name(path));
+    RowMatrix packed = start;
+    packed_multiply_add(a, b, packed, threads);
+    expect_close(packed, reference, a, b);
+  });
   eigen_multiply_add(a, b, eigen);
-  expect_close(packed, reference, a, b);
   expect_close(eigen, reference, a, b);
 }
 
 INSTANTIATE_TEST_SUITE_P(Edges, GemmShapes,
                          ::testing::Values(std::make_tuple(1, 1, 1, 1), std::make_tuple(5, 7, 3, 1),
                                            std::make_tuple(6, 8, 256, 1), std::make_tuple(7, 9, 257, 2),
+                                           std::make_tuple(8, 24, 512, 1), std::make_tuple(9, 25, 513, 2),
                                            std::make_tuple(73, 31, 300, 2), std::make_tuple(150, 97, 513, 2),
-                                           std::make_tuple(13, 200, 64, 2), std::make_tuple(97, 97, 97, 1)));
+                                           std::make_tuple(193, 49, 40, 2), std::make_tuple(13, 200, 64, 2),
+                                           std::make_tuple(97, 97, 97, 1)));
 
 TEST(Gemm, WorksOnStridedSubBlocksWithoutTouchingTheRest) {
   const RowMatrix a = generated(40, 50, Stream::a), b = generated(60, 70, Stream::b);
@@ -67,17 +75,19 @@ TEST(Gemm, WorksOnStridedSubBlocksWithoutTouchingTheRest) {
 }
 
 // Rows of C computed apart (as the ranks of rowblock do) give the same bits as computed together,
-// with any thread count: the k sum order depends only on k.
-TEST(Gemm, PackedIsBitwiseIndependentOfRowSplitAndThreads) {
-  if (!packed_is_native()) GTEST_SKIP() << "built without AVX2/FMA: packed is Eigen";
-  const std::int64_t n = 203;
-  const RowMatrix a = generated(n, n, Stream::a), b = generated(n, n, Stream::b);
-  RowMatrix whole = RowMatrix::Zero(n, n), split = RowMatrix::Zero(n, n);
-  packed_multiply_add(a, b, whole, 1);
-  packed_multiply_add(a.topRows(77), b, split.topRows(77), 2);
-  packed_multiply_add(a.bottomRows(n - 77), b.leftCols(100), split.bottomRows(n - 77).leftCols(100), 2);
-  packed_multiply_add(a.bottomRows(n - 77), b.rightCols(n - 100), split.bottomRows(n - 77).rightCols(n - 100), 1);
-  EXPECT_TRUE((whole.array() == split.array()).all());
+// with any thread count: the k sum order depends only on k (and the path). k = 600 crosses the
+// k blocks of every path.
+TEST(Gemm, PackedIsBitwiseIndependentOfRowSplitAndThreadsOnEveryPath) {
+  const std::int64_t n = 203, k = 600;
+  const RowMatrix a = generated(n, k, Stream::a), b = generated(k, n, Stream::b);
+  for_each_simd_path([&](hk::simd::Path) {
+    RowMatrix whole = RowMatrix::Zero(n, n), split = RowMatrix::Zero(n, n);
+    packed_multiply_add(a, b, whole, 1);
+    packed_multiply_add(a.topRows(77), b, split.topRows(77), 2);
+    packed_multiply_add(a.bottomRows(n - 77), b.leftCols(100), split.bottomRows(n - 77).leftCols(100), 2);
+    packed_multiply_add(a.bottomRows(n - 77), b.rightCols(n - 100), split.bottomRows(n - 77).rightCols(n - 100), 1);
+    EXPECT_TRUE((whole.array() == split.array()).all());
+  });
 }
 
 TEST(Gemm, ShapeMismatchIsRefused) {

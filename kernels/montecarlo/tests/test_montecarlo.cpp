@@ -3,23 +3,44 @@
 #include <cmath>
 #include <numbers>
 
+#include "each_simd_path.hpp"
 #include "montecarlo.hpp"
 
 namespace mc = hk::mc;
 
-TEST(MonteCarloPi, FastPathMatchesScalarReference) {
-  // Ranges with ragged starts/ends, so both the 8-wide groups and the scalar tails are used.
-  for (std::uint64_t first : {0ull, 1ull, 7ull, 65536ull, 123457ull}) {
-    for (std::uint64_t count : {0ull, 1ull, 8ull, 13ull, 1000ull, 65536ull}) {
-      EXPECT_EQ(mc::pi_hits(42, first, count), mc::pi_hits_reference(42, first, count))
-          << "first " << first << " count " << count;
+TEST(MonteCarloPi, EverySimdPathMatchesScalarReference) {
+  // Ranges with ragged starts/ends, so the vector groups (4, 8 or 16 lanes, two at a time) and
+  // the scalar tails are all used.
+  for_each_simd_path([](hk::simd::Path path) {
+    ASSERT_STREQ(mc::montecarlo_isa(), hk::simd::path_name(path));
+    for (std::uint64_t first : {0ull, 1ull, 7ull, 65536ull, 123457ull}) {
+      for (std::uint64_t count : {0ull, 1ull, 8ull, 13ull, 31ull, 33ull, 1000ull, 65536ull}) {
+        EXPECT_EQ(mc::pi_hits(42, first, count), mc::pi_hits_reference(42, first, count))
+            << "first " << first << " count " << count;
+      }
     }
-  }
+  });
 }
 
-TEST(MonteCarloPi, FastPathAcrossTheLowCounterWordBoundary) {
-  const std::uint64_t first = (1ull << 32) - 13;
-  EXPECT_EQ(mc::pi_hits(7, first, 40), mc::pi_hits_reference(7, first, 40));
+TEST(MonteCarloPi, EverySimdPathAcrossTheLowCounterWordBoundary) {
+  for_each_simd_path([](hk::simd::Path) {
+    for (std::uint64_t before : {1ull, 13ull, 40ull})
+      EXPECT_EQ(mc::pi_hits(7, (1ull << 32) - before, 80), mc::pi_hits_reference(7, (1ull << 32) - before, 80));
+  });
+}
+
+TEST(MonteCarloOption, EverySimdPathMatchesScalarReferenceBitwise) {
+  const mc::OptionParams option;
+  for_each_simd_path([&](hk::simd::Path) {
+    for (std::uint64_t first : {0ull, 5ull, (1ull << 32) - 37}) {
+      for (std::uint64_t count : {1ull, 15ull, 257ull, 5000ull}) {
+        const mc::Moments fast = mc::option_block(option, 11, first, count);
+        const mc::Moments reference = mc::option_block_reference(option, 11, first, count);
+        EXPECT_EQ(fast.sum, reference.sum) << "first " << first << " count " << count;
+        EXPECT_EQ(fast.sum_sq, reference.sum_sq) << "first " << first << " count " << count;
+      }
+    }
+  });
 }
 
 TEST(MonteCarloPi, SplittingDoesNotChangeTheCount) {

@@ -18,6 +18,7 @@
 #include "hk/record.hpp"
 #include "hk/run_checks.hpp"
 #include "hk/run_record.hpp"
+#include "hk/simd.hpp"
 #include "hk/system.hpp"
 
 namespace hk {
@@ -158,6 +159,20 @@ void collective_step(const Context& ctx, Step&& step) {
 void check_thread_count(int threads) {
   if (const std::string problem = thread_count_problem(threads, threads_in_parallel_region()); !problem.empty())
     throw RuntimeError(problem);
+}
+
+// The SIMD path HK_ISA asks for (hk/simd.hpp), on every rank: each checks its own CPU, and all
+// stop (exit 2) with the first failure's line, printed once. Returns the exit status.
+int apply_isa_request(const Context& ctx) {
+  Context world = ctx;
+  world.comm = MPI_COMM_WORLD;
+  try {
+    collective_step(world, [] { simd::apply_isa_environment(); });
+  } catch (const StepFailed& failure) {
+    if (ctx.is_root()) print_error(failure.message);
+    return failure.status;
+  }
+  return kExitOk;
 }
 
 // Rank 0 appends the record at the end: refuse now, before any work, when it could not.
@@ -405,6 +420,7 @@ int kernel_main(int argc, char** argv) {
     if (ctx.rank == 0) print_error(problem);
     return kExitRuntime;
   }
+  if (const int status = apply_isa_request(ctx); status != kExitOk) return status;
   json record = start_record(inv, ctx, *mpi);
   try {
     HK_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &ctx.comm));
