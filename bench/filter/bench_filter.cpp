@@ -1,17 +1,23 @@
+// bench_filter [--paths avx512,avx2[,generic]] [--rounds N] [Google Benchmark flags]
 // Separable Gaussian, sigma = 2 (13 taps), on an 8192 x 8192 float image, clamp-to-edge borders:
-// hybridkit's filter code on 1 and 2 threads against OpenCV's cv::GaussianBlur (same kernel size,
-// BORDER_REPLICATE) and a STREAM triad, all measured in this one run. After the benchmarks the
-// program prints the medians, the ratios hk / OpenCV (targets: >= 1.5 on 1 thread, >= 2 on 2)
-// and the effective bandwidth (bytes read + written per second) against the triad's.
+// hybridkit's filter code on each SIMD path (forced in turn, hk/simd.hpp) against OpenCV's
+// cv::GaussianBlur (same kernel size, BORDER_REPLICATE), side by side in rounds (every contender
+// once per round, so all see the same machine load), on 1 and 2 threads; and a STREAM triad.
+// After the benchmarks the program prints medians, spreads and the ratios against their targets
+// (avx512 >= 1.6 x avx2 on 1 thread; avx512 >= 1.5 x OpenCV on 1 thread, >= 2 x on 2) and the
+// effective bandwidth (bytes read + written per second) against the triad's.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "../common/side_by_side.hpp"
 #include "filter_core.hpp"
 #if HK_HAVE_OPENCV
 #include <opencv2/core.hpp>
@@ -47,28 +53,27 @@ HkImages& hk_images() {
   return images;
 }
 
-void set_rates(benchmark::State& state) {
-  state.counters["Mpixel/s"] = benchmark::Counter(kPixels * state.iterations() / 1e6, benchmark::Counter::kIsRate);
-  state.counters["GB/s"] =
-      benchmark::Counter(kPixels * kBytesPerPixel * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+std::string g_paths = "avx512,avx2";
+int g_rounds = 5;
+std::map<std::string, hk::bench::Spread>& rates() {  // "<contender>/<threads>" -> Mpixel/s
+  static std::map<std::string, hk::bench::Spread> all;
+  return all;
 }
 
-void BM_hk_gaussian(benchmark::State& state) {
+void BM_Gaussian(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   omp_set_num_threads(threads);
   HkImages& images = hk_images();
-  for (auto _ : state) {
-    hf::filter_image(images.spec, images.src, images.dst);
-    benchmark::DoNotOptimize(images.dst.data());
-    benchmark::ClobberMemory();
-  }
-  set_rates(state);
-}
-
+  std::vector<hk::bench::Contender> contenders;
+  for (const hk::simd::Path path : hk::bench::paths_to_measure(g_paths))
+    contenders.push_back({hk::simd::path_name(path), [&images, path] {
+                            hk::simd::restrict_to(path);
+                            const double start = hk::bench::now_seconds();
+                            hf::filter_image(images.spec, images.src, images.dst);
+                            benchmark::DoNotOptimize(images.dst.data());
+                            return hk::bench::now_seconds() - start;
+                          }, {}});
 #if HK_HAVE_OPENCV
-void BM_opencv_gaussian(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
-  cv::setNumThreads(threads);
   static cv::Mat src, dst;
   if (src.empty()) {
     src.create(kSide, kSide, CV_32F);
@@ -76,14 +81,27 @@ void BM_opencv_gaussian(benchmark::State& state) {
       for (int x = 0; x < kSide; ++x) src.at<float>(y, x) = hf::synthetic_value(x, y, 0, 1);
     dst.create(kSide, kSide, CV_32F);
   }
-  for (auto _ : state) {
-    cv::GaussianBlur(src, dst, cv::Size(13, 13), 2.0, 2.0, cv::BORDER_REPLICATE);
-    benchmark::DoNotOptimize(dst.data);
-    benchmark::ClobberMemory();
-  }
-  set_rates(state);
-}
+  cv::setNumThreads(threads);
+  contenders.push_back({"opencv", [] {
+                          const double start = hk::bench::now_seconds();
+                          cv::GaussianBlur(src, dst, cv::Size(13, 13), 2.0, 2.0, cv::BORDER_REPLICATE);
+                          benchmark::DoNotOptimize(dst.data);
+                          return hk::bench::now_seconds() - start;
+                        }, {}});
 #endif
+  hk::bench::run_rounds(contenders, 1);  // warm-up
+  for (auto& c : contenders) c.seconds.clear();
+  for (auto _ : state) {
+    hk::bench::run_rounds(contenders, 1);
+    state.SetIterationTime(contenders.front().seconds.back());
+  }
+  hk::simd::restrict_to(hk::simd::available_paths().front());
+  for (const auto& c : contenders) {
+    const hk::bench::Spread s = hk::bench::rate_spread(c, kPixels / 1e6);
+    rates()[c.name + "/" + std::to_string(threads)] = s;
+    state.counters[c.name + "_Mpixel/s"] = s.median;
+  }
+}
 
 // STREAM triad a = b + s*c; counted as STREAM does: 3 x 8 bytes per element.
 void BM_stream_triad(benchmark::State& state) {
@@ -111,12 +129,8 @@ void BM_stream_triad(benchmark::State& state) {
 }
 
 BENCHMARK(BM_stream_triad)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3)->Repetitions(5);
-BENCHMARK(BM_hk_gaussian)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5)->Repetitions(5);
-#if HK_HAVE_OPENCV
-BENCHMARK(BM_opencv_gaussian)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5)->Repetitions(5);
-#endif
 
-// Keeps the medians of the repetitions, by "name/threads".
+// Keeps the medians of the triad's repetitions, by "name/threads".
 class MedianCollector : public benchmark::ConsoleReporter {
  public:
   std::map<std::string, std::map<std::string, double>> medians;
@@ -130,40 +144,70 @@ class MedianCollector : public benchmark::ConsoleReporter {
   }
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  MedianCollector reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  auto get = [&](const std::string& name, const std::string& counter) {
-    auto it = reporter.medians.find(name);
-    return it == reporter.medians.end() || !it->second.count(counter) ? 0.0 : it->second.at(counter);
-  };
-  std::printf("\nSeparable Gaussian sigma=2 (13 taps), %dx%d float, medians of 5 repetitions:\n", kSide, kSide);
-  std::printf("%-8s %14s %16s %8s %8s %12s %12s %10s\n", "threads", "hk Mpixel/s", "OpenCV Mpixel/s", "ratio",
-              "target", "hk GB/s", "triad GB/s", "hk/triad");
+void print_summary(const MedianCollector& reporter) {
+  std::printf("\nSeparable Gaussian sigma=2 (13 taps), %dx%d float, Mpixel/s: median [min..max] of %d rounds; %s\n",
+              kSide, kSide, g_rounds, hk::bench::load_average().c_str());
   for (int threads : {1, 2}) {
-    const std::string arg = std::to_string(threads);
-    const double hk = get("BM_hk_gaussian/" + arg, "Mpixel/s");
-    const double cv = get("BM_opencv_gaussian/" + arg, "Mpixel/s");
-    const double hk_gbs = get("BM_hk_gaussian/" + arg, "GB/s");
-    const double triad = get("BM_stream_triad/" + arg, "GB/s");
-    const double target = threads == 1 ? 1.5 : 2.0;
-    if (hk == 0) continue;  // filtered out with --benchmark_filter
-    std::printf("%-8d %14.1f ", threads, hk);
-    if (cv > 0)
-      std::printf("%16.1f %8.2f %6.1fx%s ", cv, hk / cv, target, hk / cv >= target ? " " : "!");
-    else
-      std::printf("%16s %8s %8s ", "n/a", "n/a", "n/a");
-    std::printf("%12.2f %12.2f %9.0f%%\n", hk_gbs, triad, triad > 0 ? 100.0 * hk_gbs / triad : 0.0);
+    std::string arg = "/";
+    arg += std::to_string(threads);
+    auto it = reporter.medians.find("BM_stream_triad" + arg);
+    const double triad = it == reporter.medians.end() ? 0.0 : it->second.at("GB/s");
+    std::printf("%d thread(s): STREAM triad %.2f GB/s\n", threads, triad);
+    for (const auto& [name, s] : rates()) {
+      if (name.size() < arg.size() || name.compare(name.size() - arg.size(), arg.size(), arg) != 0) continue;
+      const double gbs = s.median * 1e6 * kBytesPerPixel / 1e9;
+      std::printf("  %-10s %8.1f [%6.1f..%6.1f]  %6.2f GB/s (%3.0f%% of the triad)\n",
+                  name.substr(0, name.size() - arg.size()).c_str(), s.median, s.min, s.max, gbs,
+                  triad > 0 ? 100.0 * gbs / triad : 0.0);
+    }
+    const auto ratio = [&](const std::string& ours, const std::string& theirs, double target) {
+      if (!rates().count(ours + arg) || !rates().count(theirs + arg)) return;
+      const double r = rates()[ours + arg].median / rates()[theirs + arg].median;
+      std::printf("  ratio %s / %s = %.2f (target >= %.1f)%s\n", ours.c_str(), theirs.c_str(), r, target,
+                  r >= target ? "" : "  BELOW");
+    };
+    if (threads == 1) ratio("avx512", "avx2", 1.6);
+    ratio("avx512", "opencv", threads == 1 ? 1.5 : 2.0);
+    ratio("avx2", "opencv", 0.0);
   }
 #if !HK_HAVE_OPENCV
   std::printf("OpenCV not found at build time: the cv::GaussianBlur baseline was skipped.\n");
 #endif
-  std::printf("'!' marks a ratio below its target. GB/s counts one float read and one written per pixel "
-              "(the minimum traffic); the triad counts 24 bytes per element as STREAM does.\n");
+  std::printf("GB/s counts one float read and one written per pixel (the minimum traffic); the triad counts 24 bytes "
+              "per element as STREAM does.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--paths") == 0 && i + 1 < argc) {
+      g_paths = argv[++i];
+      continue;
+    }
+    if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+      g_rounds = std::atoi(argv[++i]);
+      if (g_rounds < 1) {
+        std::fprintf(stderr, "bench_filter: --rounds: must be an integer >= 1 (got '%s')\n", argv[i]);
+        return 2;
+      }
+      continue;
+    }
+    rest.push_back(argv[i]);
+  }
+  int rest_argc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_argc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
+  for (int threads : {1, 2})
+    benchmark::RegisterBenchmark("BM_Gaussian", BM_Gaussian)
+        ->Arg(threads)
+        ->Iterations(g_rounds)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  MedianCollector reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  print_summary(reporter);
   return 0;
 }

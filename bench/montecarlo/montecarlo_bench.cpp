@@ -1,82 +1,171 @@
-// Samples/s of the Monte Carlo pi kernel on one thread: std::mt19937_64 with
-// std::uniform_real_distribution (the baseline, measured first in the same run), the scalar
-// Philox4x32-10 reference, and the AVX2 Philox the kernel uses. Counter "x_baseline" is the
-// ratio to the baseline's samples/s (target: >= 4 for the kernel's path).
+// hk_bench_montecarlo [--rounds N] [--paths avx512,avx2,generic] [Google Benchmark flags]
+// Samples/s of the Monte Carlo kernels on one thread, side by side in rounds (every contender
+// once per round, so all see the same machine load): the baseline std::mt19937_64 with
+// std::uniform_real_distribution, built with the build's flags and with each path's ISA
+// (baseline_mt19937.cpp: x86-64-v3 for avx2, x86-64-v4 for avx512), the scalar Philox4x32-10
+// reference, and the kernel's Philox on each SIMD path (forced in turn, hk/simd.hpp); then the
+// option pricer (Philox words on each path, payoffs scalar). Prints medians, spreads and the
+// ratios against their targets: pi on avx512 >= 1.8 x avx2 and >= 3 x the baseline built for
+// AVX-512 (x86-64-v4) like the avx512 path.
 #include <benchmark/benchmark.h>
 
-#include <chrono>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
 #include <random>
+#include <string>
+#include <vector>
 
+#include "../common/side_by_side.hpp"
+#include "hk/simd.hpp"
 #include "montecarlo.hpp"
 
+namespace hk::bench {
+std::uint64_t mt19937_pi_build(std::mt19937_64& engine, std::uint64_t samples);
+std::uint64_t mt19937_pi_v3(std::mt19937_64& engine, std::uint64_t samples);
+std::uint64_t mt19937_pi_v4(std::mt19937_64& engine, std::uint64_t samples);
+}  // namespace hk::bench
+
 namespace {
-double g_baseline_rate = 0;  // samples/s of the baseline, measured in this run
 
-void report(benchmark::State& state, std::uint64_t samples_per_iteration, bool is_baseline = false) {
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * samples_per_iteration));
-  state.counters["samples_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * samples_per_iteration), benchmark::Counter::kIsRate);
-  if (is_baseline) return;
-  state.counters["x_baseline"] = 0;  // filled in below once the rate is known
+using hk::bench::now_seconds;
+
+int g_rounds = 15;
+std::string g_paths;
+constexpr std::uint64_t kPiSamples = 1 << 24;
+constexpr std::uint64_t kOptionSamples = 1 << 20;
+constexpr std::uint64_t kSeed = 20261123;
+
+std::map<std::string, hk::bench::Spread>& rates() {  // "pi/<contender>" -> Msamples/s
+  static std::map<std::string, hk::bench::Spread> all;
+  return all;
 }
 
-constexpr std::uint64_t kSamples = 1 << 22;
+hk::bench::Contender baseline(const std::string& name, std::uint64_t (*darts)(std::mt19937_64&, std::uint64_t)) {
+  auto engine = std::make_shared<std::mt19937_64>(kSeed);
+  return {name, [=] {
+            const double start = now_seconds();
+            benchmark::DoNotOptimize(darts(*engine, kPiSamples));
+            return now_seconds() - start;
+          }, {}};
+}
 
-void BM_Baseline_mt19937_pi(benchmark::State& state) {
-  std::mt19937_64 engine(20261123);
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  double seconds = 0;
+// Each run takes fresh counters, as a run of the kernel would.
+template <typename Work>
+hk::bench::Contender philox_contender(const std::string& name, std::uint64_t samples, Work work,
+                                      const hk::simd::Path* path) {
+  auto first = std::make_shared<std::uint64_t>(0);
+  std::optional<hk::simd::Path> forced;
+  if (path != nullptr) forced = *path;
+  return {name, [=] {
+            if (forced) hk::simd::restrict_to(*forced);
+            const double start = now_seconds();
+            benchmark::DoNotOptimize(work(*first, samples));
+            const double seconds = now_seconds() - start;
+            *first += samples;
+            return seconds;
+          }, {}};
+}
+
+void run_side_by_side(benchmark::State& state, const std::string& problem, std::vector<hk::bench::Contender> contenders,
+                      std::uint64_t samples) {
+  hk::bench::run_rounds(contenders, 1);  // warm-up
+  for (auto& c : contenders) c.seconds.clear();
   for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
-    std::uint64_t hits = 0;
-    for (std::uint64_t i = 0; i < kSamples; ++i) {
-      const double x = uniform(engine), y = uniform(engine);
-      hits += (x * x + y * y < 1.0);
-    }
-    benchmark::DoNotOptimize(hits);
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    hk::bench::run_rounds(contenders, 1);
+    state.SetIterationTime(contenders.back().seconds.back());
   }
-  report(state, kSamples, true);
-  g_baseline_rate = static_cast<double>(state.iterations() * kSamples) / seconds;
+  hk::simd::restrict_to(hk::simd::available_paths().front());
+  for (const auto& c : contenders) {
+    const hk::bench::Spread s = hk::bench::rate_spread(c, static_cast<double>(samples) / 1e6);
+    rates()[problem + "/" + c.name] = s;
+    state.counters[c.name + "_Msamples/s"] = s.median;
+  }
 }
 
-template <std::uint64_t (*Hits)(std::uint64_t, std::uint64_t, std::uint64_t)>
-void BM_Philox_pi(benchmark::State& state) {
-  std::uint64_t first = 0;
-  double seconds = 0;
-  for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(Hits(20261123, first, kSamples));
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    first += kSamples;
-  }
-  report(state, kSamples);
-  const double rate = static_cast<double>(state.iterations() * kSamples) / seconds;
-  state.counters["x_baseline"] = g_baseline_rate > 0 ? rate / g_baseline_rate : 0;
+void BM_Pi(benchmark::State& state) {
+  // The baseline with the build's flags, and with the ISA of each path this CPU has.
+  const auto paths = hk::simd::available_paths();
+  const auto has = [&](hk::simd::Path p) { return std::find(paths.begin(), paths.end(), p) != paths.end(); };
+  std::vector<hk::bench::Contender> contenders = {baseline("mt19937_64", hk::bench::mt19937_pi_build)};
+  if (has(hk::simd::Path::avx2)) contenders.push_back(baseline("mt19937_64@x86-64-v3", hk::bench::mt19937_pi_v3));
+  if (has(hk::simd::Path::avx512)) contenders.push_back(baseline("mt19937_64@x86-64-v4", hk::bench::mt19937_pi_v4));
+  contenders.push_back(philox_contender("philox-scalar", kPiSamples,
+                                        [](std::uint64_t first, std::uint64_t n) {
+                                          return hk::mc::pi_hits_reference(kSeed, first, n);
+                                        },
+                                        nullptr));
+  for (const hk::simd::Path path : hk::bench::paths_to_measure(g_paths))
+    contenders.push_back(philox_contender(hk::simd::path_name(path), kPiSamples,
+                                          [](std::uint64_t first, std::uint64_t n) {
+                                            return hk::mc::pi_hits(kSeed, first, n);
+                                          },
+                                          &path));
+  run_side_by_side(state, "pi", std::move(contenders), kPiSamples);
 }
 
-void BM_Philox_option(benchmark::State& state) {
+void BM_Option(benchmark::State& state) {
   const hk::mc::OptionParams option;
-  std::uint64_t first = 0;
-  const std::uint64_t samples = 1 << 18;
-  double seconds = 0;
-  for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(hk::mc::option_block(option, 20261123, first, samples));
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    first += samples;
-  }
-  report(state, samples);
-  const double rate = static_cast<double>(state.iterations() * samples) / seconds;
-  state.counters["x_baseline"] = g_baseline_rate > 0 ? rate / g_baseline_rate : 0;
+  std::vector<hk::bench::Contender> contenders;
+  contenders.push_back(philox_contender("philox-scalar", kOptionSamples,
+                                        [option](std::uint64_t first, std::uint64_t n) {
+                                          return hk::mc::option_block_reference(option, kSeed, first, n).sum;
+                                        },
+                                        nullptr));
+  for (const hk::simd::Path path : hk::bench::paths_to_measure(g_paths))
+    contenders.push_back(philox_contender(hk::simd::path_name(path), kOptionSamples,
+                                          [option](std::uint64_t first, std::uint64_t n) {
+                                            return hk::mc::option_block(option, kSeed, first, n).sum;
+                                          },
+                                          &path));
+  run_side_by_side(state, "option", std::move(contenders), kOptionSamples);
+}
+
+void print_summary() {
+  std::printf("\nMonte Carlo, 1 thread, Msamples/s: median [min..max] of %d rounds; %s\n", g_rounds,
+              hk::bench::load_average().c_str());
+  for (const auto& [name, s] : rates()) std::printf("  %-26s %8.1f [%6.1f..%6.1f]\n", name.c_str(), s.median, s.min, s.max);
+  const auto ratio = [](const std::string& ours, const std::string& theirs, double target) {
+    if (!rates().count(ours) || !rates().count(theirs)) return;
+    const double r = rates()[ours].median / rates()[theirs].median;
+    std::printf("  ratio %s / %s = %.2f (target >= %.1f)%s\n", ours.c_str(), theirs.c_str(), r, target,
+                r >= target ? "" : "  BELOW");
+  };
+  ratio("pi/avx512", "pi/avx2", 1.8);
+  ratio("pi/avx512", "pi/mt19937_64@x86-64-v4", 3.0);
+  ratio("pi/avx512", "pi/mt19937_64", 0.0);
+  ratio("pi/avx2", "pi/mt19937_64@x86-64-v3", 0.0);
 }
 
 }  // namespace
 
-// Registration order is run order: the baseline first, so the ratios use this run's figure.
-BENCHMARK(BM_Baseline_mt19937_pi)->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
-BENCHMARK(BM_Philox_pi<hk::mc::pi_hits_reference>)->Name("BM_Philox_pi_scalar")->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
-BENCHMARK(BM_Philox_pi<hk::mc::pi_hits>)->Name("BM_Philox_pi_kernel")->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
-BENCHMARK(BM_Philox_option)->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
-
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+      g_rounds = std::atoi(argv[++i]);
+      if (g_rounds < 1) {
+        std::fprintf(stderr, "hk_bench_montecarlo: --rounds: must be an integer >= 1 (got '%s')\n", argv[i]);
+        return 2;
+      }
+      continue;
+    }
+    if (std::strcmp(argv[i], "--paths") == 0 && i + 1 < argc) {
+      g_paths = argv[++i];
+      continue;
+    }
+    rest.push_back(argv[i]);
+  }
+  int rest_argc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_argc, rest.data());
+  benchmark::RegisterBenchmark("BM_Pi", BM_Pi)->Iterations(g_rounds)->UseManualTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_Option", BM_Option)->Iterations(g_rounds)->UseManualTime()->Unit(benchmark::kMillisecond);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  print_summary();
+  return 0;
+}

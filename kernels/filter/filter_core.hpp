@@ -89,6 +89,11 @@ struct Scratch {
 void filter_region(const FilterSpec& spec, const Block& src, Block& dst, int x_begin, int x_end, int y_begin,
                    int y_end, Scratch& scratch, const std::function<void()>& progress = {});
 
+// filter_region writes outputs of at least `bytes` (default 32 MiB, about a last-level cache)
+// with streaming stores, which skip reading each line before writing it; the tests lower it to
+// cover that code on small images. Not while filter_region runs.
+void set_streaming_threshold(double bytes);
+
 // The SIMD path filter_region runs now ("avx512", "avx2", "generic"; see hk/simd.hpp). Every
 // path gives the same bits.
 const char* filter_isa();

@@ -35,31 +35,53 @@ HWY_INLINE void mulhilo(V32 m, V32 v, V32& hi, V32& lo) {
   const D64 d64;
   const V64 even = hn::MulEven(m, v);
   const V64 odd = hn::MulEven(m, hn::BitCast(d32, hn::ShiftRight<32>(hn::BitCast(d64, v))));
+#if HWY_TARGET <= HWY_AVX3
+  // AVX-512: one two-source permute gathers the high halves (Highway 1.0.3 has no two-table
+  // lookup), and the low halves are the 32-bit product: 5 instructions instead of 7.
+  const __m512i high_halves = _mm512_set_epi32(31, 15, 29, 13, 27, 11, 25, 9, 23, 7, 21, 5, 19, 3, 17, 1);
+  hi = V32{_mm512_permutex2var_epi32(even.raw, high_halves, odd.raw)};
+  lo = hn::Mul(m, v);
+#else
   lo = hn::OddEven(hn::BitCast(d32, hn::ShiftLeft<32>(odd)), hn::BitCast(d32, even));
   hi = hn::OddEven(hn::BitCast(d32, odd), hn::BitCast(d32, hn::ShiftRight<32>(even)));
+#endif
 }
 
-// Philox4x32-10 of the kLanes counters (low word `first` + lane, high word first >> 32, 0, 0).
-// Callers pass groups that do not cross a multiple of 2^32 (no carry into the second word).
-HWY_INLINE void philox(rng::Key key, std::uint64_t first, V32& c0, V32& c1, V32& c2, V32& c3) {
+// Groups of kLanes counters computed round by round together: the 10 rounds of one group are a
+// chain of dependent multiplies, and interleaved independent groups keep the vector units busy
+// (Zen 5, 1 thread, Msamples/s of CPU time: AVX-512 2 groups 740, 4 groups 1000; AVX2 2: 330,
+// 3: 380, 4: 400).
+constexpr int kGroups = 4;
+
+// Philox4x32-10 of kGroups x kLanes counters: group g, lane i has low word first + g kLanes + i,
+// high word first >> 32, then 0, 0. Callers pass ranges that do not cross a multiple of 2^32
+// (no carry into the second word).
+template <int G>
+HWY_INLINE void philox(rng::Key key, std::uint64_t first, V32 (&c0)[G], V32 (&c1)[G], V32 (&c2)[G], V32 (&c3)[G]) {
   const D32 d;
-  c0 = hn::Add(hn::Set(d, static_cast<std::uint32_t>(first)), hn::Iota(d, 0));
-  c1 = hn::Set(d, static_cast<std::uint32_t>(first >> 32));
-  c2 = hn::Zero(d);
-  c3 = hn::Zero(d);
+  for (int g = 0; g < G; ++g) {
+    c0[g] = hn::Add(hn::Set(d, static_cast<std::uint32_t>(first + static_cast<std::uint64_t>(g) * kLanes)),
+                    hn::Iota(d, 0));
+    c1[g] = hn::Set(d, static_cast<std::uint32_t>(first >> 32));
+    c2[g] = hn::Zero(d);
+    c3[g] = hn::Zero(d);
+  }
   const V32 m0 = hn::Set(d, rng::kPhiloxM0), m1 = hn::Set(d, rng::kPhiloxM1);
   for (int round = 0; round < 10; ++round) {
     if (round > 0) {
       key[0] += rng::kPhiloxW0;
       key[1] += rng::kPhiloxW1;
     }
-    V32 hi0, lo0, hi1, lo1;
-    mulhilo(m0, c0, hi0, lo0);
-    mulhilo(m1, c2, hi1, lo1);
-    c0 = hn::Xor(hn::Xor(hi1, c1), hn::Set(d, key[0]));
-    c1 = lo1;
-    c2 = hn::Xor(hn::Xor(hi0, c3), hn::Set(d, key[1]));
-    c3 = lo0;
+    const V32 k0 = hn::Set(d, key[0]), k1 = hn::Set(d, key[1]);
+    for (int g = 0; g < G; ++g) {
+      V32 hi0, lo0, hi1, lo1;
+      mulhilo(m0, c0[g], hi0, lo0);
+      mulhilo(m1, c2[g], hi1, lo1);
+      c0[g] = hn::Xor(hn::Xor(hi1, c1[g]), k0);
+      c1[g] = lo1;
+      c2[g] = hn::Xor(hn::Xor(hi0, c3[g]), k1);
+      c3[g] = lo0;
+    }
   }
 }
 
@@ -92,12 +114,10 @@ std::uint64_t PiHits(std::uint64_t seed, std::uint64_t first, std::uint64_t coun
   while (i < end) {
     const std::uint64_t boundary = (i | 0xFFFFFFFFull) + 1;  // groups stay below the next 2^32
     const std::uint64_t stop = std::min(end, boundary);
-    for (; i + 2 * kLanes <= stop; i += 2 * kLanes) {  // two independent groups in flight
-      V32 a0, a1, a2, a3, b0, b1, b2, b3;
-      philox(key, i, a0, a1, a2, a3);
-      philox(key, i + kLanes, b0, b1, b2, b3);
-      add_hits(a0, a1, hits);
-      add_hits(b0, b1, hits);
+    for (; i + kGroups * kLanes <= stop; i += kGroups * kLanes) {
+      V32 w0[kGroups], w1[kGroups], w2[kGroups], w3[kGroups];
+      philox(key, i, w0, w1, w2, w3);
+      for (int g = 0; g < kGroups; ++g) add_hits(w0[g], w1[g], hits);
     }
     for (; i < stop; ++i) {
       const rng::Counter w = rng::philox4x32(rng::counter_for(i), key);
@@ -118,12 +138,12 @@ void PhiloxWords(std::uint64_t seed, std::uint64_t first, std::size_t count, std
     const std::uint64_t room = ((at | 0xFFFFFFFFull) + 1) - at;  // samples before the next 2^32
     const std::size_t stop = static_cast<std::size_t>(std::min<std::uint64_t>(count, i + room));
     for (; i + kLanes <= stop; i += kLanes) {
-      V32 c0, c1, c2, c3;
+      V32 c0[1], c1[1], c2[1], c3[1];
       philox(key, first + i, c0, c1, c2, c3);
-      hn::StoreU(c0, d, w0 + i);
-      hn::StoreU(c1, d, w1 + i);
-      hn::StoreU(c2, d, w2 + i);
-      hn::StoreU(c3, d, w3 + i);
+      hn::StoreU(c0[0], d, w0 + i);
+      hn::StoreU(c1[0], d, w1 + i);
+      hn::StoreU(c2[0], d, w2 + i);
+      hn::StoreU(c3[0], d, w3 + i);
     }
     for (; i < stop; ++i) {
       const rng::Counter w = rng::philox4x32(rng::counter_for(first + i), key);

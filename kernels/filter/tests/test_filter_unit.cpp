@@ -110,7 +110,8 @@ TEST(FilterReference, BoxOfAConstantImageIsThatConstantAndSobelOfARampIsItsSlope
 // The heart of the kernel's promise: the blocked, vectorised, threaded code is bitwise the
 // reference for every shape (strip tails, 1-pixel-wide images, bands whose height is not a
 // multiple of the 4-row vertical step) and thread count; radii 0, 1, 3, 5, 6, 8 (compiled steps,
-// every ring rotation) and 10 (the row-by-row path); on every SIMD path.
+// every ring rotation) and 10 (the row-by-row path); on every SIMD path, with and without
+// streaming stores.
 TEST(FilterBlocked, BitwiseIdenticalToReferenceOnEverySimdPath) {
   const std::vector<std::pair<int, int>> shapes = {{1, 1}, {1, 37}, {41, 1}, {17, 5}, {600, 9}, {33, 70}, {1030, 3},
                                                      {8200, 11}};  // one strip of 8192 and a tail
@@ -127,10 +128,12 @@ TEST(FilterBlocked, BitwiseIdenticalToReferenceOnEverySimdPath) {
           ASSERT_STREQ(hf::filter_isa(), hk::simd::path_name(path));
           for (int threads : {1, 2, 3}) {
             omp_set_num_threads(threads);
+            hf::set_streaming_threshold(threads == 2 ? 0.0 : 1e300);
             EXPECT_EQ(bit_mismatches(blocked_filter(spec, image, w, h, channels, 2), expected), 0u)
                 << hf::kind_name(spec.kind) << " r=" << spec.radius << " " << w << "x" << h << "x" << channels
-                << " threads=" << threads;
+                << " threads=" << threads << (threads == 2 ? " streaming" : "");
           }
+          hf::set_streaming_threshold(32.0 * 1024 * 1024);
         });
       }
     }
