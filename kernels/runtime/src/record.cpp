@@ -8,6 +8,7 @@
 
 #include "hk/build_info.hpp"
 #include "hk/record_file.hpp"
+#include "hk/simd.hpp"
 #include "hk/stats.hpp"
 #include "hk/system.hpp"
 
