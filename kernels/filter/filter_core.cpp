@@ -196,7 +196,7 @@ int vertical_step_vectors(const float* ring, float* const* out, int begin, int e
   float* const o2 = out[2];
   float* const o3 = out[3];
   const auto row = [ring](int j) { return ring + static_cast<std::ptrdiff_t>((T + j) % kSlots) * kSlotStride; };
-  const auto put = [](float* p, V v) {
+  const auto put = [](float* p, V v) HWY_ATTR {  // HWY_ATTR: clang gives lambdas no target attribute
     if constexpr (kStream) hn::Stream(v, D(), p);
     else store(p, v);
   };
