@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "dialect.hpp"
 #include "plan.hpp"
 
 namespace hk {
@@ -31,11 +32,21 @@ void add_launch_options(CLI::App& app, LaunchOptions& o, NodesOption nodes) {
   app.add_flag("--oversubscribe", o.oversubscribe, "allow ranks x threads beyond the cores (then no binding)")
       ->group("Mix");
   app.add_flag("--dry-run", o.dry_run, "print the commands, do not run them")->group("Launch");
-  app.add_option("--launcher", o.launcher, "mpirun or srun")
-      ->check(CLI::IsMember({"mpirun", "srun"}))
+  std::vector<std::string> launchers, dialects;
+  for (const auto& dialect : launch_dialects()) {
+    dialects.push_back(dialect.name);
+    launchers.insert(launchers.end(), dialect.launchers.begin(), dialect.launchers.end());
+  }
+  app.add_option("--launcher", o.launcher, "the launcher: mpirun (Open MPI), mpiexec.hydra (MPICH), srun, ...")
+      ->check(CLI::IsMember(launchers))
       ->capture_default_str()
       ->group("Launch");
-  app.add_option("--launcher-path", o.launcher_path, "path of mpirun/srun (default: found on PATH)")->group("Launch");
+  app.add_option("--launcher-path", o.launcher_path, "path of the launcher (default: found on PATH)")->group("Launch");
+  app.add_option("--launcher-dialect", o.launcher_dialect,
+                 "the launcher's option syntax (default: detected from its --version, else its name)")
+      ->check(CLI::IsMember(dialects))
+      ->group("Launch");
+  app.add_option("--srun-mpi", o.srun_mpi, "srun's --mpi plugin (default: $HK_SRUN_MPI, else pmix)")->group("Launch");
   app.add_option("--kernel-exe", o.kernel_exe, "path of hk-kernel (default: next to hk)")->group("Launch");
   app.add_option("--topology", o.topology,
                  "hwloc XML of the node to plan and bind for (lstopo --of xml on it); mixes, binding and "
@@ -56,8 +67,8 @@ void add_launch_options(CLI::App& app, LaunchOptions& o, NodesOption nodes) {
 const std::set<std::string>& hk_only_options() {
   static const std::set<std::string> names = {
       "--ranks", "--threads", "--nodes", "--cores", "--oversubscribe", "--dry-run", "--launcher",
-      "--launcher-path", "--kernel-exe", "--help", "--hosts", "--hostfile", "--launcher-args", "--topology", "--smt",
-      "--cpus", "--aligned",
+      "--launcher-path", "--launcher-dialect", "--srun-mpi", "--kernel-exe", "--help", "--hosts", "--hostfile",
+      "--launcher-args", "--topology", "--smt", "--cpus", "--aligned",
       // hk sweep's own
       "--mixes", "--scaling", "--timeout", "--resume", "--out-dir", "--budget"};
   return names;

@@ -23,6 +23,8 @@ struct LaunchOptions {
   bool dry_run = false;
   std::string launcher = "mpirun";
   std::string launcher_path;
+  std::string launcher_dialect;  // empty: detected from the launcher's --version
+  std::string srun_mpi;          // empty: $HK_SRUN_MPI, else pmix
   std::string kernel_exe;
   // The node's topology (docs/big-nodes.md): an hwloc XML file of the node to plan for (empty:
   // this machine), hardware threads as the cores (--smt / --cpus hwthreads), only aligned mixes.
@@ -35,7 +37,7 @@ struct LaunchOptions {
 // How --nodes is given: one count (hk run) or a list of counts to sweep (hk sweep).
 enum class NodesOption { one, list };
 // --nodes --cores --hosts --hostfile --oversubscribe --dry-run --launcher --launcher-path
-// --launcher-args --kernel-exe --topology --smt --cpus --aligned
+// --launcher-dialect --srun-mpi --launcher-args --kernel-exe --topology --smt --cpus --aligned
 void add_launch_options(CLI::App& app, LaunchOptions& options, NodesOption nodes = NodesOption::one);
 // The node counts asked for: --nodes N, or the --nodes list (UsageError naming --nodes).
 std::vector<int> node_counts(const LaunchOptions& options);

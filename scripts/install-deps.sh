@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
-  openmpi-bin libopenmpi-dev            # MPI
+  openmpi-bin libopenmpi-dev            # MPI (the default mpirun/mpicxx)
+  mpich libmpich-dev                    # MPICH: Hydra dialect tests, scripts/run-mpich.sh (Open MPI stays the default)
   libeigen3-dev                         # local dense linear algebra
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
   libcli11-dev nlohmann-json3-dev libfmt-dev libstb-dev libhwloc-dev hwloc

@@ -2,7 +2,7 @@
 // Launcher dialects: how one launcher family says "R ranks, T cores each, bound, this
 // environment on every rank". compose_launch validates and places once (launch.hpp) and adds the
 // environment and the program; a dialect only writes the launcher's words. Adding a launcher
-// family (issue 17: MPICH's Hydra) is one class in its own file (dialect_NAME.cpp) and one row in
+// family is one class in its own file (dialect_NAME.cpp) and one row in
 // launch_dialects() (dialect.cpp).
 #include <memory>
 #include <string>
@@ -35,11 +35,22 @@ struct DialectInfo {
 const std::vector<DialectInfo>& launch_dialects();
 // The dialect named `name` (UsageError listing the known ones).
 const DialectInfo& find_dialect(const std::string& name);
-// The dialect of a launch: spec.dialect, else the default of spec.launcher (UsageError when none).
+// The dialect a launcher's --version first line names ("" when it names none): "mpirun (Open
+// MPI) 4.1.4" and "prterun (PRRTE) 3.0" are openmpi, "HYDRA build details:" hydra, "slurm 22.05.8" srun.
+std::string detect_dialect(const std::string& version_line);
+// The dialect of a launch: spec.dialect (--launcher-dialect), else the one its version names, else
+// the default of spec.launcher's name (UsageError when none).
 std::string dialect_name(const LaunchSpec& spec);
+// srun's --mpi plugin: `requested` (--srun-mpi), else $HK_SRUN_MPI, else pmix (the one Debian's
+// Open MPI speaks). When `offered` (srun --mpi=list, empty where it cannot be read) lacks it:
+// UsageError naming the offered plugins.
+std::string choose_srun_mpi(const std::string& requested, const std::vector<std::string>& offered);
+// The plugins `srun --mpi=list` offers (empty when srun is missing or cannot reach Slurm).
+std::vector<std::string> srun_mpi_plugins(const LaunchSpec& spec);
 
 // One factory per dialect file.
 std::unique_ptr<LaunchDialect> make_openmpi_dialect();
 std::unique_ptr<LaunchDialect> make_srun_dialect();
+std::unique_ptr<LaunchDialect> make_hydra_dialect();
 
 }  // namespace hk

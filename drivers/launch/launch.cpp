@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <sstream>
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -182,7 +183,15 @@ std::string read_launcher_version(const LaunchSpec& spec) {
   if (path.empty()) return "";
   std::string output;
   capture({path, "--version"}, output, /*with_stderr=*/false);
-  return first_line(output);
+  std::string line = first_line(output);
+  // Hydra heads a table ("HYDRA build details:\n    Version:   4.0.2"): keep its version too.
+  if (const auto at = output.find("Version:"); !line.empty() && line.back() == ':' && at != std::string::npos) {
+    std::istringstream words(first_line(output.substr(at + 8)));
+    std::string version;
+    words >> version;
+    line.append(" Version: ").append(version);
+  }
+  return line;
 }
 
 std::string launcher_executable(const LaunchSpec& spec) {

@@ -29,7 +29,8 @@ struct LaunchSpec {
   bool oversubscribe = false;       // allowed to exceed the cores (then a slot map, no binding)
   std::string launcher = "mpirun";  // the launcher's name as the user gives it (--launcher)
   std::string launcher_path;        // empty: the launcher's name, found on PATH
-  std::string dialect;              // empty: the launcher's own (dialect_name)
+  std::string dialect;              // empty: detected from launcher_version, else the launcher's name
+  std::string srun_mpi = "pmix";    // srun's --mpi plugin (--srun-mpi, HK_SRUN_MPI)
   std::string launcher_version;     // the first line of its --version ("" when not known)
   std::vector<HostSlots> hosts;     // empty: this machine, or the batch system's allocation
   std::string hosts_source;         // where `hosts` came from: "hostfile", "hosts" ("" when empty)

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "dialect.hpp"
 #include "hk/cli.hpp"
 #include "hk/errors.hpp"
 #include "hk/record.hpp"
@@ -122,7 +123,12 @@ LaunchSettings launch_settings(const LaunchOptions& options, int machine_cores) 
   s.launch.launcher = options.launcher;
   s.launch.launcher_path = options.launcher_path;
   s.launch.program = {options.kernel_exe.empty() ? default_kernel_exe() : options.kernel_exe};
+  s.launch.dialect = options.launcher_dialect;
   s.launch.launcher_version = read_launcher_version(s.launch);
+  if (dialect_name(s.launch) == "srun")
+    s.launch.srun_mpi = choose_srun_mpi(options.srun_mpi, srun_mpi_plugins(s.launch));
+  else if (!options.srun_mpi.empty())
+    throw UsageError(fmt::format("--srun-mpi: only for srun (the launch's dialect is {})", dialect_name(s.launch)));
   return s;
 }
 
@@ -226,6 +232,9 @@ void compose(Configuration& config, const std::string& record_path, const std::s
   program.push_back("--out=" + record_path);
   program.push_back("--csv=" + csv_path);
   program.push_back(fmt::format("--threads={}", config.run.mix.threads));
+  // A launcher of another MPI (or a wrong srun --mpi plugin) starts singletons: every one of them
+  // then exits 3 naming the mismatch instead of recording a 1-rank run as ok.
+  program.push_back(fmt::format("--expect-ranks={}", config.run.mix.ranks));
   config.command = compose_launch(config.spec);
 }
 

@@ -43,6 +43,17 @@ case $case_name in
     lines '^hk-kernel: error: asked for 2 ranks, MPI_COMM_WORLD has 1; each process is a singleton' 2
     no_record
     ;;
+  hk_run_foreign_launcher)  # hk run with the other MPI's launcher: its dialect, then exit 3 and an error record
+    "$HK_TEST_HK" run montecarlo --samples 200000 --reps 1 --warmup 0 --ranks 2 --threads 1 \
+      --launcher-path "${foreign[0]}" --dry-run >"$dir/dry" 2>&1 || fail "dry run: $(cat "$dir/dry")"
+    grep -q -- "-n 2 -ppn 2 -bind-to user:0,1 -genv OMP_NUM_THREADS 1 " "$dir/dry" || fail "not Hydra's words: $(cat "$dir/dry")"
+    grep -q -- "--expect-ranks=2" "$dir/dry" || fail "hk does not pass --expect-ranks: $(cat "$dir/dry")"
+    run 3 "$HK_TEST_HK" run montecarlo --samples 200000 --reps 1 --warmup 0 --ranks 2 --threads 1 \
+      --launcher-path "${foreign[0]}" --out "$out"
+    grep -q "asked for 2 ranks, MPI_COMM_WORLD has 1" "$dir/output" || fail "no world-size line"
+    "$check" "$out" --count 1 --status error || fail "not recorded as one error"
+    grep -q '"dialect":"hydra"' "$out" || fail "the record does not name the hydra dialect: $(cat "$out")"
+    ;;
   thread_limit)  # OMP_THREAD_LIMIT=1 caps --threads 2: an error record, never ok
     OMP_THREAD_LIMIT=1 run 3 "${launcher[@]}" -n 1 "$kernel" "${small[@]}" --threads 2
     lines '^hk-kernel: error: asked for 2 OpenMP threads per rank, the parallel region runs 1; OMP_THREAD_LIMIT=1' 1

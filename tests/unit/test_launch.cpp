@@ -11,6 +11,7 @@
 #include "hk/errors.hpp"
 #include "dialect.hpp"
 #include "executor.hpp"
+#include "files.hpp"
 #include "launch.hpp"
 
 namespace {
@@ -105,6 +106,62 @@ TEST(Launch, EveryDialectComposesTheSameBindingInItsOwnWords) {
   auto s = spec(2, 2, 4);
   s.dialect = "nonsense";
   EXPECT_THROW(hk::compose_launch(s), hk::UsageError);
+}
+
+// Issue 17: MPICH's Hydra binds T cores per rank with -bind-to core:T and passes the environment
+// with -genv (Open MPI's -x and --map-by ppr are "unrecognized" to it).
+TEST(Launch, HydraBindsCoresPerRankAndPassesTheEnvironmentWithGenv) {
+  auto s = spec(2, 3, 6);
+  s.launcher = "mpiexec.hydra";
+  const auto c = hk::compose_launch(s);
+  const std::string line = hk::join_quoted(c.argv);
+  EXPECT_EQ(line.rfind("mpiexec.hydra -n 2 -ppn 2 -bind-to core:3 -map-by core -genv OMP_NUM_THREADS 3 ", 0), 0u)
+      << line;
+  EXPECT_EQ(line.find(" -x "), std::string::npos) << line;
+  EXPECT_NE(line.find("-genv HK_LAUNCH_INFO "), std::string::npos) << line;
+  s.oversubscribe = true;
+  s.ranks = 8;
+  const std::string unbound = hk::join_quoted(hk::compose_launch(s).argv);
+  EXPECT_NE(unbound.find("-n 8 -ppn 8 -bind-to none -genv"), std::string::npos) << unbound;
+}
+
+TEST(Launch, TheDialectIsDetectedFromTheLaunchersVersion) {
+  EXPECT_EQ(hk::detect_dialect("mpirun (Open MPI) 4.1.4"), "openmpi");
+  EXPECT_EQ(hk::detect_dialect("prterun (PRRTE) 3.0.2"), "openmpi");
+  EXPECT_EQ(hk::detect_dialect("HYDRA build details:"), "hydra");
+  EXPECT_EQ(hk::detect_dialect("slurm 22.05.8"), "srun");
+  EXPECT_EQ(hk::detect_dialect(""), "");
+  auto s = spec(2, 1, 2);
+  s.launcher = "mpirun";  // Debian's alternatives may point mpirun at MPICH: the version decides
+  s.launcher_version = "HYDRA build details:";
+  EXPECT_EQ(hk::dialect_name(s), "hydra");
+  s.dialect = "openmpi";  // --launcher-dialect overrides
+  EXPECT_EQ(hk::dialect_name(s), "openmpi");
+  s.dialect.clear();
+  s.launcher_version.clear();  // no version (a wrapper): the name's default
+  EXPECT_EQ(hk::dialect_name(s), "openmpi");
+  s.launcher = "mpirun.mpich";
+  EXPECT_EQ(hk::dialect_name(s), "hydra");
+}
+
+TEST(Launch, SrunsMpiPluginIsCheckedAgainstWhatSrunOffers) {
+  unsetenv("HK_SRUN_MPI");
+  EXPECT_EQ(hk::choose_srun_mpi("", {}), "pmix");  // srun unreadable: the default, unchecked
+  EXPECT_EQ(hk::choose_srun_mpi("pmi2", {"none", "pmi2", "pmix"}), "pmi2");
+  try {
+    hk::choose_srun_mpi("pmi5", {"none", "pmi2", "pmix"});
+    ADD_FAILURE() << "pmi5 accepted";
+  } catch (const hk::UsageError& e) {
+    EXPECT_STREQ(e.what(), "--srun-mpi: srun offers no MPI plugin 'pmi5' (srun --mpi=list: none, pmi2, pmix)");
+  }
+  setenv("HK_SRUN_MPI", "pmi2", 1);
+  EXPECT_EQ(hk::choose_srun_mpi("", {"pmi2"}), "pmi2");
+  EXPECT_THROW(hk::choose_srun_mpi("", {"pmix"}), hk::UsageError);
+  unsetenv("HK_SRUN_MPI");
+  auto s = spec(2, 1, 2);
+  s.launcher = "srun";
+  s.srun_mpi = "pmi2";
+  EXPECT_NE(hk::join_quoted(hk::compose_launch(s).argv).find("srun --mpi=pmi2 "), std::string::npos);
 }
 
 // Issue 13, item 6: a program or launcher that is not there is refused before anything starts.
