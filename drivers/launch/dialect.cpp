@@ -28,6 +28,13 @@ const DialectInfo& find_dialect(const std::string& name) {
   throw UsageError(fmt::format("--launcher-dialect: must be one of {} (got '{}')", known, name));
 }
 
+std::string host_slots_list(const LaunchSpec& spec) {
+  std::string list;
+  for (int i = 0; i < spec.nodes && i < static_cast<int>(spec.hosts.size()); ++i)
+    list += fmt::format("{}{}:{}", i > 0 ? "," : "", spec.hosts[i].name, spec.hosts[i].slots);
+  return list;
+}
+
 std::string detect_dialect(const std::string& version_line) {
   if (version_line.find("Open MPI") != std::string::npos || version_line.find("OpenRTE") != std::string::npos ||
       version_line.find("PRRTE") != std::string::npos)

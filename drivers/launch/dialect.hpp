@@ -35,6 +35,9 @@ struct DialectInfo {
 const std::vector<DialectInfo>& launch_dialects();
 // The dialect named `name` (UsageError listing the known ones).
 const DialectInfo& find_dialect(const std::string& name);
+// h1:S1,h2:S2: the hosts of the launch's nodes with their slots (their cores), in the syntax
+// both Open MPI's --host and Hydra's -hosts read.
+std::string host_slots_list(const LaunchSpec& spec);
 // The dialect a launcher's --version first line names ("" when it names none): "mpirun (Open
 // MPI) 4.1.4" and "prterun (PRRTE) 3.0" are openmpi, "HYDRA build details:" hydra, "slurm 22.05.8" srun.
 std::string detect_dialect(const std::string& version_line);

@@ -1,6 +1,8 @@
-// MPICH's Hydra (mpiexec.hydra, mpirun.mpich): R processes, K per node, each bound to T
-// consecutive cores (-bind-to core:T, -map-by core), or unbound when oversubscribed; the
-// environment reaches every rank through -genv NAME VALUE (Hydra has no -x).
+// MPICH's Hydra (mpiexec.hydra, mpirun.mpich): R processes, K per node (on -hosts h1:S,h2:S
+// when hosts are given), each bound to the CPUs the node's layout gives it (-bind-to user:...),
+// without a known topology to T consecutive cores (-bind-to core:T -map-by core), or unbound
+// when oversubscribed; the environment reaches every rank through -genv NAME VALUE (Hydra has
+// no -x).
 #include <fmt/format.h>
 
 #include "dialect.hpp"
@@ -29,6 +31,7 @@ class HydraDialect : public LaunchDialect {
                                           const Environment& rank_env) const override {
     std::vector<std::string> words = {launcher_executable(spec), "-n", std::to_string(spec.ranks), "-ppn",
                                       std::to_string(placement.ranks_per_node)};
+    if (!spec.hosts.empty()) words.insert(words.end(), {"-hosts", host_slots_list(spec)});
     if (placement.layout)
       words.insert(words.end(), {"-bind-to", user_binding(*placement.layout)});
     else if (placement.bound)

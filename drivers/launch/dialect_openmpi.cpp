@@ -13,20 +13,12 @@ namespace hk {
 
 namespace {
 
-// --host h1:S1,h2:S2: the hosts of the launch's nodes with their slots (their cores).
-std::string host_list(const LaunchSpec& spec) {
-  std::string list;
-  for (int i = 0; i < spec.nodes; ++i)
-    list += fmt::format("{}{}:{}", i > 0 ? "," : "", spec.hosts[i].name, spec.hosts[i].slots);
-  return list;
-}
-
 class OpenMpiDialect : public LaunchDialect {
  public:
   std::vector<std::string> launcher_words(const LaunchSpec& spec, const Placement& placement,
                                           const Environment& rank_env) const override {
     std::vector<std::string> words = {launcher_executable(spec), "-np", std::to_string(spec.ranks)};
-    if (!spec.hosts.empty()) words.insert(words.end(), {"--host", host_list(spec)});
+    if (!spec.hosts.empty()) words.insert(words.end(), {"--host", host_slots_list(spec)});
     if (placement.layout) {
       const auto binding = topology::openmpi_binding(*placement.layout).args();
       words.insert(words.end(), binding.begin(), binding.end());
