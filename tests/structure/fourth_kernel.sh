@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fourth_kernel.sh SOURCE_DIR: "a kernel is one folder". Copies the source tree, adds
-# tests/structure/vsum/ as kernels/vsum/ and nothing else, configures a small Debug build
-# (benchmarks off, no -march=native) of hk-kernel and hk only, and checks that vsum is
+# tests/structure/vsum/ as kernels/vsum/ and nothing else, configures a small build (-O0 without
+# -g, the fastest to compile; benchmarks off, no -march=native) of hk-kernel and hk only, and
+# checks that vsum is
 #   - registered:                 hk-kernel list;
 #   - swept:                      hk sweep all --dry-run;
 #   - mix-tested:                 ctest -N lists vsum.smoke.RxT for the whole 4 x 2 matrix;
@@ -23,7 +24,7 @@ tree=$work
 [ ! -e "$tree/kernels/vsum" ] || fail "kernels/vsum exists already"
 cp -r "$src/tests/structure/vsum" "$tree/kernels/vsum"
 build=$tree/build/structure
-cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DHK_NATIVE=OFF -DHK_BUILD_BENCHMARKS=OFF >"$work/configure.log" 2>&1 \
+cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DHK_NATIVE=OFF -DHK_BUILD_BENCHMARKS=OFF >"$work/configure.log" 2>&1 \
   || { tail -30 "$work/configure.log"; fail "configure"; }
 t1=$(date +%s)
 cmake --build "$build" -j "$(nproc)" --target hk-kernel hk >"$work/build.log" 2>&1 \
