@@ -1,5 +1,5 @@
 // Dense C = A·B of n x n doubles over R ranks x T threads, in three layouts that show what
-// process isolation costs in memory, one file each behind layout.hpp:
+// process isolation costs in memory, one file each behind matmul_layout.hpp:
 //   rowblock.cpp: A and C in row blocks, B replicated on every rank (all-gathered once in setup);
 //   summa.cpp:    2-D grid (MPI_Dims_create / MPI_Cart_create), A and C and B in 2-D blocks, k
 //                 panels broadcast along grid rows (A) and columns (B) every repetition;
@@ -27,7 +27,7 @@
 #include "hk/mpi_env.hpp"
 #include "hk/record.hpp"
 #include "hk/system.hpp"
-#include "layout.hpp"
+#include "matmul_layout.hpp"
 #include "matmul.hpp"
 
 namespace hk::matmul {

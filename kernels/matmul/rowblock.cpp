@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "hk/mpi_env.hpp"
-#include "layout.hpp"
+#include "matmul_layout.hpp"
 
 namespace hk::matmul {
 namespace {

@@ -1,7 +1,7 @@
 // shared: A and C in row blocks, B once per node in an MPI-3 shared-memory window that every rank
 // of the node reads: the memory of threads with processes' isolation for A and C.
 #include "hk/mpi_env.hpp"
-#include "layout.hpp"
+#include "matmul_layout.hpp"
 
 namespace hk::matmul {
 namespace {

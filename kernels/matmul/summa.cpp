@@ -8,7 +8,7 @@
 
 #include "hk/errors.hpp"
 #include "hk/mpi_env.hpp"
-#include "layout.hpp"
+#include "matmul_layout.hpp"
 
 namespace hk::matmul {
 

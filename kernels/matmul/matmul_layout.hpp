@@ -83,7 +83,7 @@ std::unique_ptr<Layout> make_rowblock(const LayoutOptions& options, const Contex
 std::unique_ptr<Layout> make_summa(const LayoutOptions& options, const Context& ctx);
 std::unique_ptr<Layout> make_shared(const LayoutOptions& options, const Context& ctx);
 
-// Shared by the layouts and the kernel (layout.cpp).
+// Shared by the layouts and the kernel (matmul_layout.cpp).
 // Row blocks of A and C over the ranks, all of k (rowblock, shared): rank `rank`'s of `size`, and
 // this rank's (UsageError when n < ranks).
 Blocks row_block_of(std::int64_t n, int rank, int size);

@@ -1,5 +1,5 @@
 // The table of matmul's layouts and what they share.
-#include "layout.hpp"
+#include "matmul_layout.hpp"
 
 #include <fmt/format.h>
 
