@@ -23,6 +23,17 @@ hk::LaunchSpec spec(int ranks, int threads, int cores) {
   s.program = {"/bin/hk-kernel", "montecarlo", "--samples=100", fmt::format("--threads={}", threads)};
   return s;
 }
+// The message of the UsageError `call` throws (a test failure when it throws none).
+template <class Call>
+std::string usage_error(Call&& call) {
+  try {
+    call();
+  } catch (const hk::UsageError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no UsageError was thrown";
+  return "";
+}
 bool has_env(const hk::LaunchCommand& c, const std::string& name, const std::string& value) {
   return std::find(c.env.begin(), c.env.end(), std::make_pair(name, value)) != c.env.end();
 }
@@ -39,12 +50,7 @@ TEST(Launch, HybridBindingGivesEachRankItsCores) {
 }
 
 TEST(Launch, OversubscriptionIsRefusedUnlessAsked) {
-  try {
-    hk::compose_launch(spec(4, 2, 2));
-    FAIL();
-  } catch (const hk::UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("--oversubscribe"), std::string::npos);
-  }
+  EXPECT_NE(usage_error([] { hk::compose_launch(spec(4, 2, 2)); }).find("--oversubscribe"), std::string::npos);
   auto s = spec(4, 2, 2);
   s.oversubscribe = true;
   const auto c = hk::compose_launch(s);
@@ -70,21 +76,12 @@ TEST(Launch, MultiNodeSpreadsRanksEvenly) {
 
 // Issue 13, item 16: the figures in messages do not overflow, and --oversubscribe has a limit.
 TEST(Launch, HugeCountsAreRefusedWithTheirRealProduct) {
-  try {
-    hk::compose_launch(spec(1048576, 4096, 2));
-    FAIL();
-  } catch (const hk::UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("= 4294967296 cores"), std::string::npos) << e.what();
-  }
+  const std::string product = usage_error([] { hk::compose_launch(spec(1048576, 4096, 2)); });
+  EXPECT_NE(product.find("= 4294967296 cores"), std::string::npos) << product;
   auto s = spec(1048576, 1, 2);
   s.oversubscribe = true;
-  try {
-    hk::compose_launch(s);
-    FAIL() << "mpirun -np 1048576 on 2 cores was composed";
-  } catch (const hk::UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("even with --oversubscribe; allowed: ranks x threads <= 32"), std::string::npos)
-        << e.what();
-  }
+  const std::string limit = usage_error([&] { hk::compose_launch(s); });  // not mpirun -np 1048576 on 2 cores
+  EXPECT_NE(limit.find("even with --oversubscribe; allowed: ranks x threads <= 32"), std::string::npos) << limit;
   s.ranks = 32;
   EXPECT_NO_THROW(hk::compose_launch(s));
 }
@@ -148,12 +145,8 @@ TEST(Launch, SrunsMpiPluginIsCheckedAgainstWhatSrunOffers) {
   unsetenv("HK_SRUN_MPI");
   EXPECT_EQ(hk::choose_srun_mpi("", {}), "pmix");  // srun unreadable: the default, unchecked
   EXPECT_EQ(hk::choose_srun_mpi("pmi2", {"none", "pmi2", "pmix"}), "pmi2");
-  try {
-    hk::choose_srun_mpi("pmi5", {"none", "pmi2", "pmix"});
-    ADD_FAILURE() << "pmi5 accepted";
-  } catch (const hk::UsageError& e) {
-    EXPECT_STREQ(e.what(), "--srun-mpi: srun offers no MPI plugin 'pmi5' (srun --mpi=list: none, pmi2, pmix)");
-  }
+  EXPECT_EQ(usage_error([] { hk::choose_srun_mpi("pmi5", {"none", "pmi2", "pmix"}); }),
+            "--srun-mpi: srun offers no MPI plugin 'pmi5' (srun --mpi=list: none, pmi2, pmix)");
   setenv("HK_SRUN_MPI", "pmi2", 1);
   EXPECT_EQ(hk::choose_srun_mpi("", {"pmi2"}), "pmi2");
   EXPECT_THROW(hk::choose_srun_mpi("", {"pmix"}), hk::UsageError);
@@ -169,14 +162,9 @@ TEST(Launch, MissingExecutablesAreRefusedBeforeLaunching) {
   auto s = spec(1, 1, 2);
   s.launcher_path = "/bin/sh";
   s.program = {"/nonexistent/hk-kernel"};
-  try {
-    hk::check_runnable_here(s, 2);
-    FAIL();
-  } catch (const hk::UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("--kernel-exe: '/nonexistent/hk-kernel' is not an executable file"),
-              std::string::npos)
-        << e.what();
-  }
+  const std::string missing = usage_error([&] { hk::check_runnable_here(s, 2); });
+  EXPECT_NE(missing.find("--kernel-exe: '/nonexistent/hk-kernel' is not an executable file"), std::string::npos)
+      << missing;
   s.program = {"/bin/sh"};
   EXPECT_NO_THROW(hk::check_runnable_here(s, 2));
   const std::string not_executable = fmt::format("/tmp/hk-test-not-executable-{}", getpid());
@@ -195,12 +183,8 @@ TEST(Launch, ABoundLaunchBeyondThisMachinesCoresIsRefused) {
   auto s = spec(4, 1, 4);
   s.launcher_path = "/bin/sh";
   s.program = {"/bin/sh"};
-  try {
-    hk::check_runnable_here(s, 2);
-    FAIL();
-  } catch (const hk::UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("this machine has 2 physical core(s)"), std::string::npos) << e.what();
-  }
+  const std::string beyond = usage_error([&] { hk::check_runnable_here(s, 2); });
+  EXPECT_NE(beyond.find("this machine has 2 physical core(s)"), std::string::npos) << beyond;
   s.launcher = "srun";  // the allocation's nodes, not this machine
   EXPECT_NO_THROW(hk::check_runnable_here(s, 2));
 }
