@@ -17,6 +17,8 @@
 
 #include "command.hpp"
 #include "configuration.hpp"
+#include "exec_options.hpp"
+#include "exec_run.hpp"
 #include "executor.hpp"
 #include "finisher.hpp"
 #include "hk/cli.hpp"
@@ -38,6 +40,7 @@ struct RunState {
   double timeout_s = 0;
   int machine_cores = 0;  // this machine's physical cores (hwloc)
   hk::LaunchOptions launch;
+  hk::ExecOptions exec;  // hk run --exec: a user's own program
   std::unique_ptr<hk::KernelCli> kernels;
 };
 
@@ -81,11 +84,17 @@ class PrivateRecord {
     std::error_code ignored;
     fs::remove(jsonl(), ignored);
     fs::remove(csv(), ignored);
+    fs::remove(program_stdout(), ignored);
+    fs::remove(program_stderr(), ignored);
+    fs::remove_all(jsonl() + ".ranks", ignored);
   }
   PrivateRecord(const PrivateRecord&) = delete;
   PrivateRecord& operator=(const PrivateRecord&) = delete;
   std::string jsonl() const { return base_.string() + ".jsonl"; }
   std::string csv() const { return base_.string() + ".csv"; }
+  // hk run --exec: the program's output, kept to find --success and --fom in, then printed.
+  std::string program_stdout() const { return base_.string() + ".out"; }
+  std::string program_stderr() const { return base_.string() + ".err"; }
 
  private:
   static fs::path temporary_directory() {
@@ -103,27 +112,37 @@ pl::Configuration plan_run(RunState& s, const CLI::App& sub) {
   run.families = {run.mix.threads};
   const pl::LaunchSettings settings = pl::launch_settings(s.launch, hk::read_topology().cores);
   s.machine_cores = settings.machine_cores;
+  if (sub.get_name() == "exec") {
+    const auto program = std::make_shared<const pl::ExecProgram>(pl::exec_program(s.exec));
+    pl::ConfigurationSet set = pl::make_exec_configurations(program, {run}, settings);
+    for (const auto& warning : set.warnings) std::cerr << fmt::format("hk: WARNING: {}\n", warning);
+    return std::move(set.list.front());
+  }
   for (const auto& warning : settings.warnings) std::cerr << fmt::format("hk: WARNING: {}\n", warning);
   return pl::make_configuration(sub.get_name(), hk::kernel_args(sub), run, settings);
 }
 
 // 3 for everything that failed at run time but hk-kernel's own "bad input" (2).
-int exit_status(const pl::Finished& f, const pl::ChildOutcome& outcome, bool own_record) {
+// (A program's own exit status 2 is a run-time failure, not hk's bad input.)
+int exit_status(const pl::Configuration& config, const pl::Finished& f, const pl::ChildOutcome& outcome,
+                bool own_record) {
   if (f.verdict.status == "ok") return hk::kExitOk;
   if (f.verdict.status == "verify_failed") return hk::kExitVerifyFailed;
-  if (f.verdict.status == "error" && !own_record && outcome.exited && outcome.exit_status == hk::kExitUsage &&
+  if (f.verdict.status == "error" && !config.exec && !own_record && outcome.exited &&
+      outcome.exit_status == hk::kExitUsage &&
       !pl::launch_failure_in_text(outcome.stderr_tail))
     return hk::kExitUsage;
   return hk::kExitRuntime;
 }
 
-int finish_run(const RunState& s, const pl::Configuration& config, const pl::ChildOutcome& outcome,
+int finish_run(const RunState& s, const pl::Configuration& config, const pl::Launched& launched,
                const RecordTarget& target, const std::string& started_at) {
+  const pl::ChildOutcome& outcome = launched.outcome;
   const bool own_record = fs::exists(config.record_path);
-  pl::Finished f = pl::finish(config, outcome, s.timeout_s, started_at, "hk run");
+  pl::Finished f = pl::finish_launched(config, launched, s.timeout_s, started_at, "hk run");
   for (const auto& problem : f.placement_problems)
     std::cerr << fmt::format("hk: WARNING: placement does not match the binding asked for: {}\n", problem);
-  const int status = exit_status(f, outcome, own_record);
+  const int status = exit_status(config, f, outcome, own_record);
   if (status != hk::kExitUsage) {  // bad input refused by hk-kernel leaves no record, as in hk-kernel
     for (const auto& note : pl::append_record(f.record, target.jsonl, target.csv))
       std::cerr << fmt::format("hk: WARNING: {}\n", note);
@@ -161,24 +180,33 @@ int run_kernel(RunState& s, CLI::App& run) {
   const std::string started_at = hk::utc_timestamp();
   pl::ChildLimits limits;
   limits.timeout_s = s.timeout_s;
-  pl::ChildOutcome outcome;
+  pl::Launched launched;
   {
     const pl::StopSignals signals;
     pl::StopSignals::set_limits(limits);
-    outcome = pl::run_in_group(config.command, pl::ChildIo::foreground(), limits);
+    // A program's output goes to files (--success and --fom are looked for there) and is printed
+    // when each repetition ends; a kernel's goes straight to ours.
+    const pl::ChildIo io = config.exec ? pl::ChildIo::to_files(record.program_stdout(), record.program_stderr())
+                                       : pl::ChildIo::foreground();
+    launched = pl::run_configuration(config, io, limits, [](const pl::Repetition& rep) {
+      std::cout << rep.stdout_text << std::flush;
+      std::cerr << rep.stderr_text << std::flush;
+    });
   }
+  const pl::ChildOutcome& outcome = launched.outcome;
   if (outcome.interrupted) {
     std::cerr << fmt::format("hk: interrupted by {}: the whole launch was killed, nothing recorded\n",
                              pl::StopSignals::signal_name());
     return 128 + pl::StopSignals::signal_number();
   }
-  return finish_run(s, config, outcome, target, started_at);
+  return finish_run(s, config, launched, target, started_at);
 }
 
 std::function<int()> setup_run(CLI::App& run) {
   auto state = std::make_shared<RunState>();
   run.require_subcommand(1);
   state->kernels = hk::add_kernel_subcommands(run, /*with_threads=*/false);
+  hk::add_exec_subcommand(run, state->exec);
   for (CLI::App* sub : run.get_subcommands({})) {
     hk::add_int_option(*sub, "--ranks", state->ranks, 1, 1 << 20, "MPI ranks (processes)")->group("Mix");
     hk::add_int_option(*sub, "--threads", state->threads, 1, 4096, "OpenMP threads per rank")

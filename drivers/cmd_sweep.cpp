@@ -12,6 +12,8 @@
 
 #include "command.hpp"
 #include "configuration.hpp"
+#include "exec_options.hpp"
+#include "exec_run.hpp"
 #include "executor.hpp"
 #include "files.hpp"
 #include "hk/build_info.hpp"
@@ -40,14 +42,16 @@ struct SweepState {
   double timeout_s = 0;
   bool resume = false;
   hk::LaunchOptions launch;
+  hk::ExecOptions exec;          // hk sweep --exec: a user's own program
   hk::CommonOptions all_common;  // options of `hk sweep all` (only the common ones apply to every kernel)
   std::unique_ptr<hk::KernelCli> kernels;
 };
 
 // Everything decided before anything runs.
 struct SweepPlan {
-  std::string target;  // a kernel or "all"
+  std::string target;  // a kernel, "all" or "exec"
   std::vector<std::string> kernels, args;
+  std::shared_ptr<const pl::ExecProgram> program;  // exec: the user's program
   pl::PlanRequest request;
   hk::Topology topology;
   pl::LaunchSettings settings;
@@ -83,7 +87,8 @@ SweepPlan plan_sweep(const SweepState& s, const CLI::App& sub) {
   p.target = sub.get_name();
   p.paths = pl::SweepPaths(sweep_directory(sub));
   p.kernels = p.target == "all" ? hk::Registry::instance().names() : std::vector<std::string>{p.target};
-  p.args = hk::kernel_args(sub);
+  if (p.target == "exec") p.program = std::make_shared<const pl::ExecProgram>(pl::exec_program(s.exec));
+  else p.args = hk::kernel_args(sub);
   p.topology = hk::read_topology();
   p.settings = pl::launch_settings(s.launch, p.topology.cores);
   p.request.mixes_given = sub.get_option("--mixes")->count() > 0;
@@ -95,7 +100,8 @@ SweepPlan plan_sweep(const SweepState& s, const CLI::App& sub) {
   p.request.scaling = pl::parse_scaling(s.scaling_text);
   p.request.node_counts = hk::node_counts(s.launch);
   p.request.cores_per_node = p.settings.launch.cores_per_node;
-  pl::ConfigurationSet set = pl::make_configurations(p.kernels, p.args, pl::plan(p.request), p.settings);
+  pl::ConfigurationSet set = p.program ? pl::make_exec_configurations(p.program, pl::plan(p.request), p.settings)
+                                       : pl::make_configurations(p.kernels, p.args, pl::plan(p.request), p.settings);
   p.configs = std::move(set.list);
   p.warnings = std::move(set.warnings);
   for (std::size_t i = 0; i < p.configs.size(); ++i) {
@@ -132,9 +138,14 @@ json sweep_hosts(const SweepPlan& p) {
 
 json sweep_document(const SweepState& s, const SweepPlan& p, const std::string& started_at, const json& hosts) {
   json kernels = json::array();
-  for (const auto& kernel : p.kernels) {
-    const pl::KernelDescription d = pl::describe_kernel(kernel, p.args);
-    kernels.push_back({{"kernel", kernel}, {"variant", d.variant}, {"params", d.params}});
+  if (p.program) {
+    kernels.push_back({{"kernel", "exec"}, {"variant", p.program->name},
+                       {"params", pl::exec_params(*p.program, p.program->args)}});
+  } else {
+    for (const auto& kernel : p.kernels) {
+      const pl::KernelDescription d = pl::describe_kernel(kernel, p.args);
+      kernels.push_back({{"kernel", kernel}, {"variant", d.variant}, {"params", d.params}});
+    }
   }
   json mixes = json::array();
   for (int nodes : p.request.node_counts)
@@ -247,6 +258,7 @@ std::function<int()> setup_sweep(CLI::App& sweep) {
   sweep.require_subcommand(1);
   state->kernels = hk::add_kernel_subcommands(sweep, /*with_threads=*/false);
   CLI::App* all = sweep.add_subcommand("all", "every registered kernel with its default problem");
+  hk::add_exec_subcommand(sweep, state->exec);
   hk::add_common_options(*all, state->all_common, /*with_threads=*/false);
   for (CLI::App* sub : sweep.get_subcommands({})) {
     sub->get_option("--out")->description("directory of the sweep: runs.jsonl, runs.csv, sweep.json, logs/")

@@ -51,6 +51,8 @@ LOG2_ABOVE_CORES = 8  # the cores axis turns log2 once the largest core count ex
 # ---- labels --------------------------------------------------------------------------------------
 
 def panel_name(row):
+    if row["kernel"] == "exec":  # a user's own program (hk sweep --exec): its --name
+        return "%s (own program)" % row["variant"]
     return "%s [%s]" % (row["kernel"], row["variant"])
 
 
@@ -74,8 +76,13 @@ def varying_params(rows):
     return [k for k in names if len({json.dumps(p.get(k), sort_keys=True) for p in rows["params"]}) > 1]
 
 
+def param_text(value):
+    """A param's value in a label: a list (a program's arguments) as words, not Python's repr."""
+    return " ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
 def params_label(params, names):
-    return ", ".join("%s=%s" % (k, params.get(k)) for k in names)
+    return ", ".join("%s=%s" % (k, param_text(params.get(k))) for k in names)
 
 
 def mix_label(row, several_nodes, param_names):
@@ -84,8 +91,8 @@ def mix_label(row, several_nodes, param_names):
              "%d\u00d7%d" % (row["ranks"], row["threads"])]
     if several_nodes:
         lines.append("on " + nodes_text(row["nodes"]))
-    if param_names:
-        lines.append(params_label(row["params"], param_names))
+    if param_names:  # wrapped: a program's arguments must not run into the next bar's label
+        lines.append(textwrap.fill(params_label(row["params"], param_names), width=22))
     return "\n".join(lines + flags_text(row))
 
 

@@ -299,6 +299,17 @@ def resume_key(kernel, variant, params, ranks, threads, nodes):
     return "%s\t%s\t%s\t%dx%dx%d" % (kernel, variant, params_text(params), ranks, threads, nodes)
 
 
+def _figure_params(record):
+    """The params the figures compare runs by. A user's own program (kernel exec) has its arguments
+    as run in params ({threads} replaced per mix); the figures take its argument template instead,
+    so that its mixes are one application, not one per argument list."""
+    params = dict(record.get("params") or {})
+    template = ((record.get("metrics") or {}).get("exec") or {}).get("args_template")
+    if record.get("kernel") == "exec" and isinstance(template, list):
+        params["args"] = template
+    return params
+
+
 def _table(records, label):
     """One row per record with the columns the figures and exports use (flattened by pandas)."""
     flat = pd.json_normalize(records)
@@ -308,7 +319,7 @@ def _table(records, label):
     t["schema"] = flat["schema"]
     for name in ("kernel", "variant", "status"):
         t[name] = flat[name]
-    t["params"] = [r.get("params") or {} for r in records]
+    t["params"] = [_figure_params(r) for r in records]
     t["params_text"] = t["params"].map(params_text)
     t["ranks"] = flat["ranks"].astype(int)
     t["threads"] = flat["threads"].astype(int)

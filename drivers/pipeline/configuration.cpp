@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "dialect.hpp"
+#include "exec_run.hpp"
 #include "hk/cli.hpp"
 #include "hk/errors.hpp"
 #include "hk/record.hpp"
@@ -165,8 +166,10 @@ LaunchSpec launch_spec(const PlannedRun& run, const LaunchSettings& settings) {
   return spec;
 }
 
-Configuration described(const std::string& kernel, const std::vector<std::string>& args, const PlannedRun& run,
-                        const KernelDescription& d, const LaunchSettings& settings) {
+}  // namespace
+
+Configuration configuration_from(const std::string& kernel, const std::vector<std::string>& args,
+                                 const PlannedRun& run, const KernelDescription& d, const LaunchSettings& settings) {
   Configuration c;
   c.kernel = kernel;
   c.variant = d.variant;
@@ -184,11 +187,9 @@ Configuration described(const std::string& kernel, const std::vector<std::string
   return c;
 }
 
-}  // namespace
-
 Configuration make_configuration(const std::string& kernel, const std::vector<std::string>& args,
                                  const PlannedRun& run, const LaunchSettings& settings) {
-  return described(kernel, args, run, describe_kernel(kernel, args), settings);
+  return configuration_from(kernel, args, run, describe_kernel(kernel, args), settings);
 }
 
 ConfigurationSet make_configurations(const std::vector<std::string>& kernels, const std::vector<std::string>& args,
@@ -210,7 +211,7 @@ ConfigurationSet make_configurations(const std::vector<std::string>& kernels, co
       }
       try {
         const KernelDescription d = run.weak_factor != 1.0 ? describe_kernel(kernel, run_args) : full;
-        set.list.push_back(described(kernel, run_args, run, d, settings));
+        set.list.push_back(configuration_from(kernel, run_args, run, d, settings));
         const std::string& straddle = set.list.back().straddle_warning;
         if (!straddle.empty() && std::find(set.warnings.begin(), set.warnings.end(), straddle) == set.warnings.end())
           set.warnings.push_back(straddle);
@@ -225,6 +226,10 @@ ConfigurationSet make_configurations(const std::vector<std::string>& kernels, co
 void compose(Configuration& config, const std::string& record_path, const std::string& csv_path) {
   config.record_path = record_path;
   config.csv_path = csv_path;
+  if (config.exec) {
+    compose_exec(config);
+    return;
+  }
   auto& program = config.spec.program;
   program.resize(1);  // the executable stays
   program.push_back(config.kernel);

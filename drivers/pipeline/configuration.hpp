@@ -4,6 +4,7 @@
 // mix and nodes, the validated launch, and the resume key. Built the same way for hk run (one),
 // hk sweep (many) and hk slurm submit (one per array task).
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ struct LaunchOptions;
 }
 
 namespace hk::pipeline {
+
+struct ExecProgram;  // exec_run.hpp: a user's own program (hk run/sweep --exec)
 
 // What the kernel's own command line makes of its options, parsed in-process exactly as hk-kernel
 // will parse them (so the variant, params and resume key are the ones it records).
@@ -53,10 +56,10 @@ LaunchSettings launch_settings(const LaunchOptions& options, int machine_cores);
 std::string default_kernel_exe();
 
 struct Configuration {
-  std::string kernel;
-  std::string variant;
+  std::string kernel;             // "exec" for a user's own program
+  std::string variant;            // exec: the application's --name
   nlohmann::json params;
-  CommonOptions common;           // reps, warmup, seed of this run
+  CommonOptions common;           // reps, warmup, seed of this run (exec: reps = --repeat)
   Work work;
   std::vector<std::string> args;  // the kernel's options for hk-kernel (not --threads/--out/--csv)
   PlannedRun run;                 // mix, nodes, families, weak factor
@@ -67,14 +70,22 @@ struct Configuration {
   std::optional<topology::Layout> layout;
   std::string straddle_warning;
   std::string key;                // resume key (resume.hpp)
-  // Set by compose(): where hk-kernel appends its own record, and the exact command.
-  std::string record_path, csv_path;
+  // A user's own program (--exec): null for a kernel.
+  std::shared_ptr<const ExecProgram> exec;
+  // Set by compose(): where hk-kernel appends its own record (exec: where the wrappers write their
+  // rank files, observe_dir), and the exact command.
+  std::string record_path, csv_path, observe_dir;
   LaunchCommand command;
   // Where the executor sends the launch's stdout and stderr (empty: ours).
   std::string stdout_path, stderr_path;
 
   std::string label() const;  // "montecarlo [pi] 2x1", "... 4x1 on 2 nodes", "... (weak, x0.5)"
 };
+
+// A configuration from what is known of its program: the launch for `run` validated (UsageError as
+// it is), the resume key computed. make_configuration(s) and the exec configurations use it.
+Configuration configuration_from(const std::string& kernel, const std::vector<std::string>& args,
+                                 const PlannedRun& run, const KernelDescription& d, const LaunchSettings& settings);
 
 // One configuration of `kernel` for `run`; its launch is validated (UsageError as it is).
 Configuration make_configuration(const std::string& kernel, const std::vector<std::string>& args,

@@ -168,11 +168,12 @@ void become_launch(pid_t hk_pid, const ChildIo& io, int stderr_pipe) {
     const int in = open("/dev/null", O_RDONLY);
     if (in < 0 || dup2(in, STDIN_FILENO) < 0) _exit(127);
   }
+  const int file_mode = O_WRONLY | O_CREAT | (io.append ? O_APPEND : O_TRUNC);
   if (!io.stdout_path.empty()) {
-    const int out = open(io.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int out = open(io.stdout_path.c_str(), file_mode, 0644);
     if (out < 0 || dup2(out, STDOUT_FILENO) < 0) _exit(127);
   }
-  const int err = io.stderr_path.empty() ? stderr_pipe : open(io.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int err = io.stderr_path.empty() ? stderr_pipe : open(io.stderr_path.c_str(), file_mode, 0644);
   if (err < 0 || dup2(err, STDERR_FILENO) < 0) _exit(127);
 }
 

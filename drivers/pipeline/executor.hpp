@@ -60,6 +60,7 @@ struct ChildLimits {
 struct ChildIo {
   std::string stdout_path;        // empty: ours
   std::string stderr_path;        // empty: passed through to ours (the tail is kept)
+  bool append = false;            // append to the files rather than truncate them
   bool stdin_from_null = true;    // false: ours, unless it is a terminal (a launch in a group of
                                   // its own that read the terminal would be stopped by SIGTTIN)
   static ChildIo to_files(const std::string& stdout_path, const std::string& stderr_path);

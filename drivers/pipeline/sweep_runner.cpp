@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "exec_run.hpp"
 #include "executor.hpp"
 #include "files.hpp"
 #include "hk/system.hpp"
@@ -30,6 +31,7 @@ void remove_work_files(const Configuration& c) {
   std::error_code ignored;
   fs::remove(c.record_path, ignored);
   fs::remove(c.csv_path, ignored);
+  if (!c.observe_dir.empty()) fs::remove_all(c.observe_dir, ignored);
 }
 
 // Runs one configuration and appends its record. False when a stop signal interrupted it (then
@@ -49,10 +51,11 @@ bool run_one(Configuration& c, const SweepPaths& paths, const SweepContext& swee
   StopSignals::set_limits(limits);
   limits.on_tick = [&](double elapsed) { progress.running(c.label(), elapsed); };
   progress.running(c.label(), 0);
-  const ChildOutcome outcome = run_in_group(c.command, ChildIo::to_files(c.stdout_path, c.stderr_path), limits);
+  const Launched launched = run_configuration(c, ChildIo::to_files(c.stdout_path, c.stderr_path), limits);
+  const ChildOutcome& outcome = launched.outcome;
   if (outcome.interrupted) return false;
 
-  Finished finished = finish(c, outcome, sweep.timeout_s, started_at, "sweep");
+  Finished finished = finish_launched(c, launched, sweep.timeout_s, started_at, "sweep");
   for (const auto& problem : finished.placement_problems)
     progress.message(fmt::format("hk sweep: WARNING: {}: placement does not match the binding asked for: {}",
                                  c.run.mix.label(), problem));
