@@ -12,7 +12,8 @@ mv "$work/staged" "$work/moved"
 prefix=$work/moved
 for file in bin/hk bin/hk-kernel bin/hk-probe-mpi bin/hk-probe-true share/hybridkit/hk_plot.py \
             share/hybridkit/hk_records.py share/hybridkit/hk_probe_python.py share/hybridkit/slurm/run.sbatch \
-            share/hybridkit/slurm/sweep.sbatch share/doc/hybridkit/README.md; do
+            share/hybridkit/slurm/sweep.sbatch share/doc/hybridkit/README.md bin/hk-exec-wrap \
+            lib/hybridkit/libhk-pmpi.so; do
   [ -e "$prefix/$file" ] || fail "$file was not installed"
 done
 unset HK_PLOT_SCRIPT HK_BIN
@@ -45,4 +46,9 @@ assert "creation.posix_spawn_wait" in text, "no posix_spawn row"
 unavailable = probe.get("unavailable", {}) or {}
 assert "creation.posix_spawn_wait" not in json.dumps(unavailable), unavailable
 PY
+# hk run --exec finds the installed wrapper and PMPI library (bin/, lib/hybridkit/).
+step "$hk" run --exec --ranks 1 --threads 1 --pmpi on --out "$work/exec.jsonl" -- "$prefix/bin/hk-probe-true"
+grep -Fq "$prefix/bin/hk-exec-wrap" "$work/step.log" && grep -Fq "$prefix/lib/hybridkit/libhk-pmpi.so" "$work/step.log" ||
+  fail "hk run --exec did not launch the installed hk-exec-wrap with the installed libhk-pmpi.so"
+grep -q '"status":"ok"' "$work/exec.jsonl" || fail "hk run --exec of hk-probe-true is not ok"
 echo "install_test: ok (prefix $prefix)"
