@@ -189,8 +189,8 @@ int run_kernel(RunState& s, CLI::App& run) {
     const pl::ChildIo io = config.exec ? pl::ChildIo::to_files(record.program_stdout(), record.program_stderr())
                                        : pl::ChildIo::foreground();
     launched = pl::run_configuration(config, io, limits, [](const pl::Repetition& rep) {
-      std::cout << rep.stdout_text << std::flush;
-      std::cerr << rep.stderr_text << std::flush;
+      pl::copy_slice(rep.stdout_slice, std::cout);
+      pl::copy_slice(rep.stderr_slice, std::cerr);
     });
   }
   const pl::ChildOutcome& outcome = launched.outcome;

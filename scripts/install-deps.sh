@@ -18,6 +18,7 @@ packages=(
   slurm-wlm munge                       # the Slurm tests start a single-node cluster
   iproute2 procps                       # scripts/sim-cluster.sh: namespaces, bridge, tc; the tests' pgrep
   libssl-dev jq                         # hk run --exec: SHA-256 of the program; the exec tests read JSON
+  libre2-dev                            # hk run --exec: --success/--fom patterns in linear time, no recursion
 )
 if [ "${HK_SKIP_APT:-0}" = 1 ]; then exit 0; fi
 sudo=""

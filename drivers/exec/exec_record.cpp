@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <cstdlib>
@@ -266,30 +267,30 @@ void record_observations(json& record, const std::vector<json>& ranks, int expec
 }
 
 namespace {
-std::regex compile_pattern(const std::string& option, const std::string& text) {
-  try {
-    return std::regex(text, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    throw UsageError(fmt::format("{}: '{}' is not a valid regular expression ({}); ECMAScript syntax, e.g. "
-                                 "'Performance: ([0-9.]+)'", option, text, e.what()));
-  }
+std::shared_ptr<const re2::RE2> compile_pattern(const std::string& option, const std::string& text) {
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  auto pattern = std::make_shared<const re2::RE2>(text, options);
+  if (!pattern->ok())
+    throw UsageError(fmt::format("{}: '{}' is not a valid regular expression ({}); RE2 syntax, e.g. "
+                                 "'Performance: ([0-9.]+)'", option, text, pattern->error()));
+  return pattern;
 }
 }  // namespace
 
-std::regex success_pattern(const std::string& text) { return compile_pattern("--success", text); }
+std::shared_ptr<const re2::RE2> success_pattern(const std::string& text) { return compile_pattern("--success", text); }
 
-std::regex fom_pattern(const std::string& text) {
-  std::regex pattern = compile_pattern("--fom", text);
-  if (pattern.mark_count() < 1)
+std::shared_ptr<const re2::RE2> fom_pattern(const std::string& text) {
+  auto pattern = compile_pattern("--fom", text);
+  if (pattern->NumberOfCapturingGroups() < 1)
     throw UsageError(fmt::format("--fom: '{}' has no group; the figure of merit is the first group, e.g. "
                                  "'Performance: ([0-9.eE+-]+)'", text));
   return pattern;
 }
 
-std::optional<double> figure_of_merit(const std::string& output, const std::regex& pattern) {
-  std::smatch match;
-  if (!std::regex_search(output, match, pattern) || match.size() < 2 || !match[1].matched) return std::nullopt;
-  const std::string text = match[1].str();
+std::optional<double> figure_of_merit(const std::string& output, const re2::RE2& pattern) {
+  std::string text;
+  if (pattern.NumberOfCapturingGroups() < 1 || !re2::RE2::PartialMatch(output, pattern, &text)) return std::nullopt;
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
   if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) return std::nullopt;
@@ -302,21 +303,35 @@ std::vector<std::string> substitute_placeholders(const std::vector<std::string>&
                                                   {"threads", std::to_string(threads)},
                                                   {"cores", std::to_string(static_cast<long long>(ranks) * threads)},
                                                   {"nodes", std::to_string(nodes)}};
-  static const std::regex placeholder(R"(\{([A-Za-z_][A-Za-z0-9_]*)\})");
+  // A {word} is a placeholder when word is an identifier; other braces are the program's.
+  const auto identifier = [](const std::string& word) {
+    if (word.empty() || !(std::isalpha(static_cast<unsigned char>(word[0])) || word[0] == '_')) return false;
+    return std::all_of(word.begin(), word.end(),
+                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  };
   std::vector<std::string> result;
   for (const auto& arg : args) {
     std::string out;
-    auto begin = arg.cbegin();
-    for (std::sregex_iterator it(arg.begin(), arg.end(), placeholder), end; it != end; ++it) {
-      const auto known = values.find((*it)[1].str());
+    std::size_t at = 0;
+    while (at < arg.size()) {
+      const std::size_t open = arg.find('{', at);
+      const std::size_t close = open == std::string::npos ? open : arg.find('}', open + 1);
+      if (close == std::string::npos) break;
+      const std::string word = arg.substr(open + 1, close - open - 1);
+      if (!identifier(word) || word.find('{') != std::string::npos) {
+        out.append(arg, at, open + 1 - at);  // not a placeholder: keep the brace, look further
+        at = open + 1;
+        continue;
+      }
+      const auto known = values.find(word);
       if (known == values.end())
-        throw UsageError(fmt::format("unknown placeholder {} in '{}'; the program's arguments may use {{ranks}}, "
-                                     "{{threads}}, {{cores}} and {{nodes}}", (*it)[0].str(), arg));
-      out.append(begin, (*it)[0].first);
+        throw UsageError(fmt::format("unknown placeholder {{{}}} in '{}'; the program's arguments may use {{ranks}}, "
+                                     "{{threads}}, {{cores}} and {{nodes}}", word, arg));
+      out.append(arg, at, open - at);
       out += known->second;
-      begin = (*it)[0].second;
+      at = close + 1;
     }
-    out.append(begin, arg.cend());
+    out.append(arg, std::min(at, arg.size()), std::string::npos);
     result.push_back(std::move(out));
   }
   return result;

@@ -4,8 +4,9 @@
 // of merit in the program's output. The record itself comes from hk::make_record; this fills in
 // the measured fields. No launching here: the pipeline's exec configurations call these.
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 #include <optional>
-#include <regex>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,12 +43,13 @@ std::optional<double> slowest_wall_s(const std::vector<nlohmann::json>& ranks);
 void record_observations(nlohmann::json& record, const std::vector<nlohmann::json>& ranks, int expected_ranks,
                          int expected_threads);
 
-// --success / --fom patterns (ECMAScript syntax). UsageError "--fom: ..." for a pattern that does
-// not compile or, for --fom, has no group.
-std::regex success_pattern(const std::string& text);
-std::regex fom_pattern(const std::string& text);
+// --success / --fom patterns: RE2 syntax (Perl-like, no backreferences), matched in time linear in
+// the text and without recursion, so no pattern can hang hk or overflow its stack on a program's
+// output. UsageError "--fom: ..." for a pattern that does not compile or, for --fom, has no group.
+std::shared_ptr<const re2::RE2> success_pattern(const std::string& text);
+std::shared_ptr<const re2::RE2> fom_pattern(const std::string& text);
 // The first group of the first match, as a number; nullopt when nothing matches or it is no number.
-std::optional<double> figure_of_merit(const std::string& output, const std::regex& pattern);
+std::optional<double> figure_of_merit(const std::string& output, const re2::RE2& pattern);
 
 // ARGS with {ranks} {threads} {cores} {nodes} replaced; any other {word} is a UsageError naming it.
 std::vector<std::string> substitute_placeholders(const std::vector<std::string>& args, int ranks, int threads,

@@ -96,16 +96,6 @@ void choose_pmpi(const ExecOptions& options, ExecProgram& p) {
     p.pmpi = library;
 }
 
-std::string read_from(const std::string& path, std::uintmax_t offset) {
-  if (path.empty()) return "";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::uintmax_t size_of(const std::string& path) {
   std::error_code error;
   const std::uintmax_t size = path.empty() ? 0 : fs::file_size(path, error);
@@ -121,6 +111,35 @@ void fresh_directory(const std::string& dir) {
 bool launch_ok(const ChildOutcome& o) { return o.exited && o.exit_status == 0 && !o.timed_out && !o.interrupted; }
 
 }  // namespace
+
+void for_each_line(const OutputSlice& slice, const std::function<bool(const std::string&)>& line) {
+  if (slice.path.empty()) return;
+  std::ifstream in(slice.path, std::ios::binary);
+  if (!in) return;
+  in.seekg(static_cast<std::streamoff>(slice.offset));
+  std::string text;
+  char c = 0;
+  bool more = true;
+  while (more && in.get(c)) {
+    if (c != '\n') {
+      if (text.size() < kMaxMatchedLineBytes) text += c;
+      continue;
+    }
+    more = line(text);
+    text.clear();
+  }
+  if (more && !text.empty()) line(text);
+}
+
+void copy_slice(const OutputSlice& slice, std::ostream& out) {
+  if (slice.path.empty()) return;
+  std::ifstream in(slice.path, std::ios::binary);
+  if (!in) return;
+  in.seekg(static_cast<std::streamoff>(slice.offset));
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) out.write(buffer, in.gcount());
+  out.flush();
+}
 
 ExecProgram exec_program(const ExecOptions& options) {
   if (options.command.empty())
@@ -216,8 +235,8 @@ Launched run_configuration(const Configuration& c, const ChildIo& io, const Chil
     exec::RankFiles files = exec::read_rank_files(c.observe_dir);
     rep.ranks = std::move(files.ranks);
     rep.problems = std::move(files.problems);
-    rep.stdout_text = read_from(io.stdout_path, out_at);
-    rep.stderr_text = read_from(io.stderr_path, err_at);
+    rep.stdout_slice = {io.stdout_path, out_at};
+    rep.stderr_slice = {io.stderr_path, err_at};
     launched.reps.push_back(std::move(rep));
     const Repetition& done = launched.reps.back();
     if (after_each) after_each(done);
@@ -258,14 +277,25 @@ RepetitionCheck check_repetition(const Configuration& c, const Repetition& rep) 
   if (static_cast<int>(ids.size()) != asked)
     return fail("error", fmt::format("the wrappers saw {} distinct rank numbers; {} ranks were asked for", ids.size(),
                                      asked));
-  const std::string output = rep.stdout_text + rep.stderr_text;
+  // Line by line, stdout then stderr: --success anywhere, the first line the --fom pattern matches.
   const ExecProgram& p = *c.exec;
-  if (p.success && !std::regex_search(output, *p.success))
-    return fail("verify_failed", fmt::format("--success '{}' did not match the program's output", p.success_text));
-  if (p.fom) {
-    check.fom = exec::figure_of_merit(output, *p.fom);
-    if (!check.fom) return fail("error", fmt::format("--fom '{}' found no number in the program's output", p.fom_text));
+  bool success_seen = !p.success, fom_line_seen = !p.fom;
+  for (const OutputSlice* slice : {&rep.stdout_slice, &rep.stderr_slice}) {
+    for_each_line(*slice, [&](const std::string& line) {
+      if (!success_seen && re2::RE2::PartialMatch(line, *p.success)) success_seen = true;
+      if (!fom_line_seen && re2::RE2::PartialMatch(line, *p.fom)) {
+        fom_line_seen = true;
+        check.fom = exec::figure_of_merit(line, *p.fom);
+      }
+      return !(success_seen && fom_line_seen);
+    });
   }
+  if (!success_seen)
+    return fail("verify_failed", fmt::format("--success '{}' did not match the program's output", p.success_text));
+  if (p.fom && !check.fom)
+    return fail("error", fmt::format("--fom '{}' found no number in the program's output{}", p.fom_text,
+                                     fom_line_seen ? " (the first line it matched has no number in its first group)"
+                                                   : ""));
   return check;
 }
 

@@ -3,13 +3,16 @@
 // (kernel "exec"), the launch of hk-exec-wrap around it, its repetitions, and the record made from
 // what the wrappers saw and what it printed. Kernels and programs share everything else: the plan,
 // the launch rules and dialects, the executor, the resume key, the record's shape, the sweep loop.
+#include <cstdint>
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
+
+#include <re2/re2.h>
 
 #include "configuration.hpp"
 #include "executor.hpp"
@@ -29,7 +32,7 @@ struct ExecProgram {
   std::string sha256;             // of the executable
   int repeat = 1;
   std::string success_text, fom_text, fom_unit;
-  std::optional<std::regex> success, fom;
+  std::shared_ptr<const re2::RE2> success, fom;  // null when not given
   bool fom_lower_is_better = false;
   std::string wrapper;            // hk-exec-wrap
   std::string pmpi;               // libhk-pmpi.so to preload; "" when MPI time is not measured
@@ -53,12 +56,26 @@ ConfigurationSet make_exec_configurations(const std::shared_ptr<const ExecProgra
 // the rank files go to record_path + ".ranks/".
 void compose_exec(Configuration& config);
 
+// What one launch wrote to a file: the part from `offset` on (a program's output can be far
+// larger than memory should hold: it is read line by line, never whole).
+struct OutputSlice {
+  std::string path;
+  std::uintmax_t offset = 0;
+};
+// Longer lines are cut to this many bytes before a pattern sees them (what hk holds of a line).
+inline constexpr std::size_t kMaxMatchedLineBytes = 64 * 1024;
+// Calls `line` for each line of the slice (without its newline, cut at kMaxMatchedLineBytes)
+// until it returns false.
+void for_each_line(const OutputSlice& slice, const std::function<bool(const std::string&)>& line);
+// Copies the slice to `out` as it is.
+void copy_slice(const OutputSlice& slice, std::ostream& out);
+
 // One launch of a configuration: what the executor saw, the rank files and the output.
 struct Repetition {
   ChildOutcome outcome;
   std::vector<nlohmann::json> ranks;
   std::vector<std::string> problems;  // rank files that could not be read
-  std::string stdout_text, stderr_text;
+  OutputSlice stdout_slice, stderr_slice;
 };
 struct Launched {
   ChildOutcome outcome;           // the last launch's, `seconds` summed over the repetitions

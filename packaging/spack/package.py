@@ -34,6 +34,9 @@ class Hybridkit(CMakePackage):
     depends_on("nlohmann-json@3.9:")
     depends_on("cli11")
     depends_on("fmt")
+    depends_on("highway")  # SIMD paths chosen at run time
+    depends_on("openssl")  # hk run --exec: SHA-256 of the program
+    depends_on("re2")      # hk run --exec: --success / --fom patterns
     # hk plot / hk export run share/hybridkit/hk_plot.py under a Python with matplotlib and pandas.
     depends_on("python@3.9:", type="run")
     depends_on("py-matplotlib", type="run")

@@ -119,19 +119,29 @@ TEST(ExecRecord, WarnsAboutWhatDiffersFromTheAsk) {
 }
 
 TEST(ExecRecord, FigureOfMerit) {
-  const std::regex fom = fom_pattern("FOM: ([0-9.eE+-]+)");
-  EXPECT_DOUBLE_EQ(figure_of_merit("x\nFOM: 281.625 Mintervals/s\n", fom).value(), 281.625);
-  EXPECT_FALSE(figure_of_merit("no figure here", fom).has_value());
-  EXPECT_FALSE(figure_of_merit("FOM: - units", fom_pattern("FOM: (\\S+)")).has_value());
+  const auto fom = fom_pattern("FOM: ([0-9.eE+-]+)");
+  EXPECT_DOUBLE_EQ(figure_of_merit("x\nFOM: 281.625 Mintervals/s\n", *fom).value(), 281.625);
+  EXPECT_FALSE(figure_of_merit("no figure here", *fom).has_value());
+  EXPECT_FALSE(figure_of_merit("FOM: - units", *fom_pattern("FOM: (\\S+)")).has_value());
   EXPECT_THROW(fom_pattern("FOM: [0-9.]+"), hk::UsageError);  // no group
   EXPECT_THROW(fom_pattern("FOM: ([0-9"), hk::UsageError);
   EXPECT_THROW(success_pattern("(unclosed"), hk::UsageError);
-  EXPECT_TRUE(std::regex_search("check passed", success_pattern("check passed")));
+  EXPECT_TRUE(re2::RE2::PartialMatch("check passed", *success_pattern("check passed")));
+  // Linear time, no recursion: a pattern that backtracks exponentially in std::regex, and one that
+  // recurses per character, over a 1 MiB line.
+  const std::string long_line(1 << 20, 'a');
+  EXPECT_FALSE(re2::RE2::PartialMatch(long_line, *success_pattern("(a+)+b")));
+  EXPECT_FALSE(re2::RE2::PartialMatch(long_line, *success_pattern("(a|b)*c")));
+  EXPECT_TRUE(re2::RE2::PartialMatch(long_line + "c", *success_pattern(".*c")));
 }
 
 TEST(ExecRecord, Placeholders) {
   EXPECT_EQ(substitute_placeholders({"-ntomp", "{threads}", "n={ranks}x{threads}={cores}/{nodes}", "{}", "{1}"}, 4, 2, 1),
             (std::vector<std::string>{"-ntomp", "2", "n=4x2=8/1", "{}", "{1}"}));
+  EXPECT_EQ(substitute_placeholders({"{{threads}}", "x{", "}{cores}{", "{a b}"}, 4, 2, 1),
+            (std::vector<std::string>{"{2}", "x{", "}8{", "{a b}"}));
+  const std::string long_word = "{" + std::string(128 * 1024, 'a');  // an argument's size limit, no '}'
+  EXPECT_EQ(substitute_placeholders({long_word}, 1, 1, 1).front(), long_word);
   try {
     substitute_placeholders({"--size", "{rank}"}, 1, 1, 1);
     FAIL() << "no UsageError";
