@@ -21,18 +21,18 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 build=build/fuzz
 seeds=(1 2 3)
-declare -A runs=([records]=8000 [cli]=3000 [image]=20000)  # per seed
+declare -A runs=([records]=8000 [cli]=3000 [image]=20000 [exec]=20000)  # per seed
 scale=${HK_FUZZ_RUNS_SCALE:-1}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DHK_BUILD_FUZZERS=ON -DHK_BUILD_TESTS=OFF -DHK_BUILD_BENCHMARKS=OFF >/dev/null
-targets=(records cli image)
+targets=(records cli image exec)
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/hk_fuzz_}" hk-kernel
 # The cli target starts also from one seed per smoke configuration of every kernel (`hk-kernel
 # list --smoke`: the same seeds for the same tree).
 smoke_seeds=$(mktemp -d)
 trap 'rm -rf "$smoke_seeds"' EXIT
 bash tests/fuzz/smoke_seeds.sh "$build/drivers/hk-kernel" "$smoke_seeds/cli" >/dev/null
-mkdir -p "$smoke_seeds/records" "$smoke_seeds/image"
+mkdir -p "$smoke_seeds/records" "$smoke_seeds/image" "$smoke_seeds/exec"
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 options=(-timeout=25 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -reload=0 -use_cmp=0)
 fixed=()
