@@ -39,10 +39,18 @@ std::string first_message_line(const std::string& path) {
 }
 
 LaunchResult launch_and_wait(const std::vector<std::string>& words, const std::string& log, int timeout_s,
-                             const std::string& timeout_option) {
+                             const std::string& timeout_option,
+                             const std::vector<std::pair<std::string, std::string>>& env) {
   LaunchResult result;
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  const auto replaced = [&](const char* entry) {
+    for (const auto& [name, value] : env)
+      if (std::strncmp(entry, name.c_str(), name.size()) == 0 && entry[name.size()] == '=') return true;
+    return false;
+  };
+  for (char** e = environ; *e; ++e)
+    if (!replaced(*e)) env_strings.emplace_back(*e);
+  for (const auto& [name, value] : env) env_strings.push_back(name + "=" + value);
   if (geteuid() == 0) {  // Open MPI refuses to run as root (CI, containers) unless told twice
     env_strings.emplace_back("OMPI_ALLOW_RUN_AS_ROOT=1");
     env_strings.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1");

@@ -3,6 +3,7 @@
 // Python probe script) with a time limit, and the scratch directory its files go to.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hk::probe {
@@ -17,8 +18,10 @@ struct LaunchResult {
 // Runs argv (PATH search) in its own process group with stdout+stderr in `log`; the whole group
 // is killed after `timeout_s`, so a hung launch never hangs the probe. `timeout_option` names the
 // option that sets the limit, for the error text.
+// `env` is set on top of ours (replacing the same names).
 LaunchResult launch_and_wait(const std::vector<std::string>& words, const std::string& log, int timeout_s,
-                             const std::string& timeout_option);
+                             const std::string& timeout_option,
+                             const std::vector<std::pair<std::string, std::string>>& env = {});
 
 // The first line of a log file that has a letter in it (at most 200 characters), or "no output".
 std::string first_message_line(const std::string& path);

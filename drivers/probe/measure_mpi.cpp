@@ -1,16 +1,48 @@
-// The MPI rows of hk probe: hk-probe-mpi launched through mpirun. If the launch fails (no
-// mpirun, a broken MPI, a timeout) the rows are reported unavailable with the reason.
+// The MPI rows of hk probe: hk-probe-mpi launched through the --mpirun launcher in its own
+// dialect (compose_launch, as for hk run). If the launch fails (no launcher, a broken MPI, a
+// timeout) the rows are reported unavailable with the reason.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 
 #include "child_launch.hpp"
+#include "dialect.hpp"
+#include "launch.hpp"
+#include "topology.hpp"
 #include "hk/errors.hpp"
 #include "hk/system.hpp"
 #include "probe.hpp"
 
 namespace hk::probe {
+
+namespace {
+
+// The launch of the probe's MPI helper, as hk run would make it: the launcher named by --mpirun
+// (its dialect from its --version, else from its name), one thread per rank, this machine's
+// physical cores (hwloc).
+LaunchSpec probe_launch_spec(const std::string& mpirun) {
+  LaunchSpec spec;
+  const std::string name = std::filesystem::path(mpirun).filename().string();
+  bool known = false;
+  for (const auto& dialect : launch_dialects())
+    for (const auto& launcher : dialect.launchers) known = known || launcher == name;
+  spec.launcher = known ? name : "mpirun";
+  if (mpirun != spec.launcher) spec.launcher_path = mpirun;
+  spec.launcher_version = read_launcher_version(spec);
+  spec.threads = 1;
+  int cores = 0;
+  try {
+    cores = read_topology().cores;
+  } catch (const std::exception&) {
+    cores = online_cpus();
+  }
+  spec.cores_per_node = std::max(1, cores);
+  return spec;
+}
+
+}  // namespace
 
 void measure_mpi(const Settings& s, Results& r) {
   if (!s.mpi) {
@@ -27,24 +59,36 @@ void measure_mpi(const Settings& s, Results& r) {
   const std::string helper = helper_path(s, "hk-probe-mpi");
   const std::string result_file = scratch->path + "/result.json";
   const std::string log = scratch->path + "/mpirun.log";
-  // Two ranks on two cores of their own when the node has them; otherwise they share.
-  const std::vector<std::string> placement = online_cpus() >= 2
-                                                 ? std::vector<std::string>{"--map-by", "core", "--bind-to", "core"}
-                                                 : std::vector<std::string>{"--oversubscribe", "--bind-to", "none"};
-  auto command = [&](int ranks, std::vector<std::string> helper_args) {
-    std::vector<std::string> words = {s.mpirun, "-np", std::to_string(ranks)};
-    words.insert(words.end(), placement.begin(), placement.end());
-    words.push_back(helper);
-    words.insert(words.end(), helper_args.begin(), helper_args.end());
-    words.insert(words.end(), {"--out", result_file});
-    return words;
+  const LaunchSpec base = probe_launch_spec(s.mpirun);
+  // Composed like every launch of the kit (the launcher's dialect: Open MPI, MPICH's Hydra, srun):
+  // each rank on a core of its own when the node has the cores, otherwise unbound and sharing.
+  auto launch = [&](int ranks, std::vector<std::string> helper_args) {
+    LaunchSpec spec = base;
+    spec.ranks = ranks;
+    spec.oversubscribe = spec.cores_per_node < ranks;
+    spec.program = {helper};
+    spec.program.insert(spec.program.end(), helper_args.begin(), helper_args.end());
+    spec.program.insert(spec.program.end(), {"--out", result_file});
+    return compose_launch(spec);
+  };
+  auto launch_and_wait_for = [&](int ranks, std::vector<std::string> helper_args) {
+    LaunchCommand command;
+    try {
+      command = launch(ranks, std::move(helper_args));
+    } catch (const UsageError& e) {
+      LaunchResult refused;
+      refused.error = fmt::format("--mpirun: {}", e.what());
+      refused.exit_status = kExitUsage;
+      return refused;
+    }
+    return launch_and_wait(command.argv, log, s.mpi_timeout_s, "--mpi-timeout", command.env);
   };
 
   // Rank start-up: separate launches of `mpirun -np 1`; the first is a warm-up (page cache).
   std::vector<double> init, wall, to_main, vmhwm, vmsize;
   for (int launch = 0; launch < 1 + s.mpi_trials; ++launch) {
     std::filesystem::remove(result_file);
-    const LaunchResult run = launch_and_wait(command(1, {"--mode", "startup"}), log, s.mpi_timeout_s, "--mpi-timeout");
+    const LaunchResult run = launch_and_wait_for(1, {"--mode", "startup"});
     if (!run.error.empty()) {
       r.mpi.reason = run.error;
       return;
@@ -68,7 +112,7 @@ void measure_mpi(const Settings& s, Results& r) {
   }
   r.mpi.available = true;
   const int n = s.mpi_trials;
-  const std::string launched = fmt::format("{} -np 1 {}", s.mpirun, "hk-probe-mpi");
+  const std::string launched = fmt::format("{} (1 rank) {}", s.mpirun, "hk-probe-mpi");
   r.figures["creation.mpi_init_thread"] = {median(init) * 1e6, "us",
                                            "MPI_Init_thread(MPI_THREAD_FUNNELED) inside a rank started by " + launched, n};
   r.figures["creation.mpirun_np1_wall"] = {median(wall) * 1e6, "us",
@@ -80,9 +124,8 @@ void measure_mpi(const Settings& s, Results& r) {
 
   // Ping-pong between two ranks on this node.
   std::filesystem::remove(result_file);
-  const LaunchResult run = launch_and_wait(
-      command(2, {"--mode", "pingpong", "--trials", std::to_string(s.trials), "--round-trips", std::to_string(s.round_trips)}),
-      log, s.mpi_timeout_s, "--mpi-timeout");
+  const LaunchResult run = launch_and_wait_for(
+      2, {"--mode", "pingpong", "--trials", std::to_string(s.trials), "--round-trips", std::to_string(s.round_trips)});
   const char* keys[] = {"communication.mpi_latency_8B", "communication.mpi_bandwidth_1MiB",
                         "communication.mpi_bandwidth_16MiB"};
   if (!run.error.empty()) {
