@@ -71,7 +71,7 @@ endfunction()
 macro(_hk_mix_run name ranks threads variant)
   if(M_SMOKE)
     add_test(NAME ${name} COMMAND bash ${HK_RUN_SMOKE} run $<TARGET_FILE:hk-kernel> ${M_KERNEL} ${ranks} ${threads}
-                                  ${_file} ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG})
+                                  ${_file} ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${HK_TEST_MPIEXEC_FLAGS})
     set_tests_properties(${name} PROPERTIES ENVIRONMENT "${HK_TEST_RUN_AS_ROOT_ENV}" PROCESSORS ${ranks}
                          TIMEOUT ${M_TIMEOUT} LABELS "mpi;smoke;${M_KERNEL};${M_LABELS}"
                          FIXTURES_REQUIRED ${_fixture}_reset FIXTURES_SETUP ${_fixture}_runs)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The smoke mix tests every kernel gets (hk_add_mix_tests ... SMOKE), driven by what the kernel
 # declares (Kernel::smoke_configs, printed by `hk-kernel list --smoke`):
-#   run_smoke.sh run HK_KERNEL KERNEL RANKS THREADS RECORDS MPIEXEC NUMPROC_FLAG
+#   run_smoke.sh run HK_KERNEL KERNEL RANKS THREADS RECORDS MPIEXEC NUMPROC_FLAG [LAUNCHER_FLAGS...]
 #       every smoke configuration of KERNEL on RANKS x THREADS, records appended to RECORDS;
+#       LAUNCHER_FLAGS are the test launcher's own (HK_TEST_MPIEXEC_FLAGS: Open MPI's
+#       --oversubscribe --bind-to none; none for MPICH's Hydra, which knows neither);
 #   run_smoke.sh check HK_KERNEL KERNEL MIXES RECORDS HK_CHECK_RECORDS CONDITIONS...
 #       RECORDS holds MIXES x (configurations) records, each meeting CONDITIONS.
 set -u
@@ -17,10 +19,12 @@ fi
 case $mode in
   run)
     ranks=$4 threads=$5 records=$6 mpiexec=$7 np_flag=$8
+    shift 8
+    launcher_flags=("$@")
     status=0
     while read -r _ args; do
       # shellcheck disable=SC2086  # smoke arguments are words without spaces
-      if ! OMP_NUM_THREADS=$threads "$mpiexec" "$np_flag" "$ranks" --oversubscribe --bind-to none \
+      if ! OMP_NUM_THREADS=$threads "$mpiexec" "$np_flag" "$ranks" "${launcher_flags[@]}" \
            "$kernel_exe" "$kernel" $args --reps 1 --warmup 0 --out "$records" </dev/null; then
         echo "run_smoke: FAILED: $kernel $args on ${ranks}x${threads}"
         status=1
