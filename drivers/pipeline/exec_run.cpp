@@ -237,10 +237,11 @@ Launched run_configuration(const Configuration& c, const ChildIo& io, const Chil
     rep.problems = std::move(files.problems);
     rep.stdout_slice = {io.stdout_path, out_at};
     rep.stderr_slice = {io.stderr_path, err_at};
+    if (launch_ok(rep.outcome)) rep.check = check_repetition(c, rep);
     launched.reps.push_back(std::move(rep));
     const Repetition& done = launched.reps.back();
     if (after_each) after_each(done);
-    if (!launch_ok(done.outcome) || check_repetition(c, done).status != "ok") break;
+    if (done.check.status != "ok") break;
   }
   std::error_code ignored;
   fs::remove_all(c.observe_dir, ignored);
@@ -301,11 +302,6 @@ RepetitionCheck check_repetition(const Configuration& c, const Repetition& rep) 
 
 namespace {
 
-void add_warning(json& record, const std::string& warning) {
-  if (!record.contains("warnings") || !record["warnings"].is_array()) record["warnings"] = json::array();
-  record["warnings"].push_back(warning);
-}
-
 json exec_metrics(const ExecProgram& p, const Configuration& c) {
   return {{"name", p.name},
           {"program", p.path},
@@ -340,7 +336,7 @@ Finished finish_launched(const Configuration& c, const Launched& launched, doubl
   std::vector<double> times;
   json reps = json::array();
   for (const auto& rep : launched.reps) {
-    const RepetitionCheck check = launch_ok(rep.outcome) ? check_repetition(c, rep) : RepetitionCheck{"", "", {}};
+    const RepetitionCheck& check = rep.check;
     reps.push_back({{"wall_s", repetition_seconds(rep)},
                     {"launch_s", rep.outcome.seconds},
                     {"exit_status", rep.outcome.exited ? json(rep.outcome.exit_status) : json(nullptr)},
@@ -381,11 +377,7 @@ Finished finish_launched(const Configuration& c, const Launched& launched, doubl
   }
   f.record["status"] = f.verdict.status;
   if (!f.verdict.error.empty()) f.record["error"] = f.verdict.error;
-  if (c.oversubscribed)
-    add_warning(f.record, fmt::format("{}: mix {} oversubscribes the {} physical core(s)", who, c.run.mix.label(),
-                                      static_cast<long long>(c.spec.cores_per_node) * c.spec.nodes));
-  for (const auto& problem : f.placement_problems)
-    add_warning(f.record, who + ": placement does not match the binding asked for: " + problem);
+  add_launch_warnings(f, c, who);
   return f;
 }
 

@@ -70,12 +70,20 @@ void for_each_line(const OutputSlice& slice, const std::function<bool(const std:
 // Copies the slice to `out` as it is.
 void copy_slice(const OutputSlice& slice, std::ostream& out);
 
-// One launch of a configuration: what the executor saw, the rank files and the output.
+// What a repetition's rank files and output say (check_repetition).
+struct RepetitionCheck {
+  std::string status;  // "ok", "verify_failed" (--success), "error"; "" when the launch failed (not checked)
+  std::string reason;
+  std::optional<double> fom;
+};
+
+// One launch of a configuration: what the executor saw, the rank files, the output and its check.
 struct Repetition {
   ChildOutcome outcome;
   std::vector<nlohmann::json> ranks;
   std::vector<std::string> problems;  // rank files that could not be read
   OutputSlice stdout_slice, stderr_slice;
+  RepetitionCheck check;
 };
 struct Launched {
   ChildOutcome outcome;           // the last launch's, `seconds` summed over the repetitions
@@ -92,13 +100,9 @@ Launched run_configuration(const Configuration& config, const ChildIo& io, const
 Finished finish_launched(const Configuration& config, const Launched& launched, double timeout_s,
                          const std::string& started_at, const std::string& who);
 
-// Why a repetition that exited 0 is still not ok ("" when it is): rank files missing, a world of
-// another size than asked for, --success not matched, no figure of merit.
-struct RepetitionCheck {
-  std::string status;  // "ok", "verify_failed" (--success), "error"
-  std::string reason;
-  std::optional<double> fom;
-};
+// Why a repetition that exited 0 is still not ok: rank files missing, a world of another size than
+// asked for, --success not matched, no figure of merit. run_configuration checks each repetition
+// once, as it ends, and keeps the result in Repetition::check.
 RepetitionCheck check_repetition(const Configuration& config, const Repetition& rep);
 
 }  // namespace hk::pipeline

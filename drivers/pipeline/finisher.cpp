@@ -166,12 +166,21 @@ json own_record(const std::string& path) {
   return file.records.empty() ? json(nullptr) : file.records.back();
 }
 
+}  // namespace
+
 void add_warning(json& record, const std::string& warning) {
   if (!record.contains("warnings") || !record["warnings"].is_array()) record["warnings"] = json::array();
   record["warnings"].push_back(warning);
 }
 
-}  // namespace
+void add_launch_warnings(Finished& f, const Configuration& config, const std::string& who) {
+  if (config.oversubscribed) {
+    add_warning(f.record, fmt::format("{}: mix {} oversubscribes the {} physical core(s)", who, config.run.mix.label(),
+                                      static_cast<long long>(config.spec.cores_per_node) * config.spec.nodes));
+  }
+  for (const auto& problem : f.placement_problems)
+    add_warning(f.record, who + ": placement does not match the binding asked for: " + problem);
+}
 
 Finished finish(const Configuration& config, const ChildOutcome& outcome, double timeout_s,
                 const std::string& started_at, const std::string& who) {
@@ -183,12 +192,7 @@ Finished finish(const Configuration& config, const ChildOutcome& outcome, double
   if (!f.verdict.error.empty()) f.record["error"] = f.verdict.error;
   if (f.verdict.status == "ok" && f.record.contains("placement"))
     f.placement_problems = placement_mismatches(f.record["placement"], !config.oversubscribed);
-  if (config.oversubscribed) {
-    add_warning(f.record, fmt::format("{}: mix {} oversubscribes the {} physical core(s)", who, config.run.mix.label(),
-                                      static_cast<long long>(config.spec.cores_per_node) * config.spec.nodes));
-  }
-  for (const auto& problem : f.placement_problems)
-    add_warning(f.record, who + ": placement does not match the binding asked for: " + problem);
+  add_launch_warnings(f, config, who);
   return f;
 }
 

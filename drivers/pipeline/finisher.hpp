@@ -55,6 +55,12 @@ struct Finished {
 Finished finish(const Configuration& config, const ChildOutcome& outcome, double timeout_s,
                 const std::string& started_at, const std::string& who);
 
+// Appends `warning` to the record's warnings (made an array when missing).
+void add_warning(nlohmann::json& record, const std::string& warning);
+// The warnings every finished launch gets, kernel or program: its mix oversubscribes the cores;
+// each placement problem found. `who` prefixes them.
+void add_launch_warnings(Finished& finished, const Configuration& config, const std::string& who);
+
 // What a sweep adds to each record (the record's `sweep` block).
 struct SweepContext {
   Scaling scaling = Scaling::none;
