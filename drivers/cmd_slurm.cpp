@@ -3,6 +3,7 @@
 //
 //   hk slurm submit KERNEL [kernel options] --out DIR --mixes 2x1,1x2 [--nodes N] [--partition P]
 //                   [--account A] [--time T] [--max-parallel K] [--sbatch-option OPT]... [--dry-run]
+//   hk slurm submit exec [--name ...] [the same options] -- PROGRAM ARGS   (or --exec: docs/exec.md)
 //     one array task per mix (logs DIR/slurm/logs/%A_%a.out), each appending its record to
 //     DIR/runs.jsonl; the submission is remembered in DIR/slurm/submissions.jsonl.
 //   hk slurm status DIR [--jobs ID,...] [--wait [--wait-timeout S]]: every task's state.
@@ -26,6 +27,8 @@
 #include "array.hpp"
 #include "command.hpp"
 #include "configuration.hpp"
+#include "exec_options.hpp"
+#include "exec_run.hpp"
 #include "files.hpp"
 #include "hk/errors.hpp"
 #include "hk/json_text.hpp"
@@ -50,6 +53,7 @@ constexpr int kExitNotFinished = 5;
 struct SlurmState {
   // submit
   std::unique_ptr<hk::KernelCli> kernels;
+  hk::ExecOptions exec;  // hk slurm submit exec: a user's own program
   std::string mixes = "2x1,1x2";
   int cores = 0;
   hk::slurm::BatchOptions batch;
@@ -283,7 +287,17 @@ hk::slurm::ArrayRequest array_request(const SlurmState& s, const CLI::App& sub) 
   settings.launch.cores_per_node = s.cores;  // 0: the compute nodes' cores are not known here
   settings.launch.launcher = "srun";
   settings.launch.program = {"hk-kernel"};
-  r.tasks = pl::make_configurations({r.kernel}, r.args, pl::plan(plan), settings).list;
+  if (r.kernel == "exec") {
+    // The program checked here (it exists, can be executed, its patterns compile); each task runs
+    // it by its absolute path through `hk run exec` (the same composition as hk run --exec).
+    const auto program = std::make_shared<const pl::ExecProgram>(pl::exec_program(s.exec));
+    r.tasks = pl::make_exec_configurations(program, pl::plan(plan), settings).list;
+    r.args.push_back("--");
+    r.args.push_back(program->path);
+    r.args.insert(r.args.end(), program->args.begin(), program->args.end());
+  } else {
+    r.tasks = pl::make_configurations({r.kernel}, r.args, pl::plan(plan), settings).list;
+  }
   if (!s.batch.time_limit.empty() && !hk::slurm::valid_time_limit(s.batch.time_limit))
     throw hk::UsageError(fmt::format(
         "--time: must be a Slurm time limit: MINUTES, M:S, H:M:S, D-H, D-H:M or D-H:M:S (got '{}')",
@@ -383,6 +397,7 @@ std::function<int()> setup_slurm(CLI::App& slurm) {
   CLI::App* submit = slurm.add_subcommand("submit", "submit a job array, one task per ranks x threads mix");
   submit->require_subcommand(1);
   s->kernels = hk::add_kernel_subcommands(*submit, /*with_threads=*/false);
+  hk::add_exec_subcommand(*submit, s->exec);
   for (CLI::App* sub : submit->get_subcommands({})) add_submit_options(*sub, *s);
   add_observe_commands(slurm, *s);
   CLI::App* mark_app = add_mark_command(slurm, *s);

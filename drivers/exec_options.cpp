@@ -49,12 +49,14 @@ std::vector<std::string> exec_flag_as_subcommand(int argc, const char* const* ar
   std::vector<std::string> words(argv, argv + argc);
   if (argc < 3) return words;
   const std::string_view verb = argv[1];
-  if (verb != "run" && verb != "sweep") return words;
+  // Where the subcommand goes: after `run`, `sweep` or `slurm submit`.
+  const int at = verb == "run" || verb == "sweep" ? 2 : verb == "slurm" && std::string_view(argv[2]) == "submit" ? 3 : 0;
+  if (at == 0) return words;
   const int end = end_of_own_options(argc, argv);
-  for (int i = 2; i < end; ++i) {
+  for (int i = at; i < end; ++i) {
     if (std::string_view(argv[i]) != "--exec") continue;
     words.erase(words.begin() + i);
-    words.insert(words.begin() + 2, "exec");
+    words.insert(words.begin() + at, "exec");
     break;
   }
   return words;

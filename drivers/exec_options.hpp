@@ -1,5 +1,5 @@
 #pragma once
-// The options of `hk run --exec` and `hk sweep --exec` (docs/exec.md): a user's own program,
+// The options of `hk run --exec`, `hk sweep --exec` and `hk slurm submit --exec` (docs/exec.md): a user's own program,
 // observed from outside. `--exec` is spelled as a flag but parsed as the `exec` subcommand of run
 // and sweep, next to the kernels', so that the mix, launch and record options are the same ones.
 #include <CLI/CLI.hpp>
@@ -25,8 +25,8 @@ struct ExecOptions {
 // command. The caller adds the mix and launch options as for a kernel.
 CLI::App* add_exec_subcommand(CLI::App& parent, ExecOptions& options);
 
-// argv with `hk run|sweep ... --exec ...` rewritten as `hk run|sweep exec ...` (the --exec word
-// moved before the other options); unchanged without --exec before `--`.
+// argv with `hk run|sweep|slurm submit ... --exec ...` rewritten as `hk run|sweep|slurm submit
+// exec ...` (the --exec word moved before the other options); unchanged without --exec before `--`.
 std::vector<std::string> exec_flag_as_subcommand(int argc, const char* const* argv);
 
 // The index of the first "--" in argv, else argc: what comes after it belongs to the program.

@@ -126,6 +126,33 @@ case $case_name in
     "$HK_CHECK" "$dir/runs.jsonl" --count 2 --status ok --true /verification/passed --pinned-distinct \
       --same /result/estimate_bits --same /nodes || fail "records"
     ;;
+  array_exec)  # a user's own MPI+OpenMP program (tests/exec/hybrid_pi.cpp) through the same array
+    require_cluster
+    dir=$(fresh_dir array_exec)
+    "$HK_BIN/hk" slurm submit --exec --name hybrid_pi --success 'check passed' --fom 'FOM: ([0-9.]+)' \
+      --fom-unit Mintervals/s --mixes 2x1,1x2 --time 5 --out "$dir" \
+      -- "$HK_PI" --threads '{threads}' --intervals 2000000 --steps 3 || fail "hk slurm submit --exec"
+    "$HK_BIN/hk" slurm collect "$dir" --wait --wait-timeout 150 --poll 0.5
+    verdict=$?
+    show_logs "$dir"
+    [ $verdict -eq 0 ] || fail "hk slurm collect: exit $verdict, expected 0"
+    "$HK_CHECK" "$dir/runs.jsonl" --count 2 --status ok --true /verification/passed || fail "records"
+    # Each task ran the mix it was given, through srun, the program under its name, a figure of
+    # merit found, every working thread on a CPU of its own.
+    /usr/bin/python3 - "$dir/runs.jsonl" <<'EOF' || fail "exec records"
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+assert sorted((r["ranks"], r["threads"]) for r in records) == [(1, 2), (2, 1)], [(r["ranks"], r["threads"]) for r in records]
+for r in records:
+    assert (r["kernel"], r["variant"]) == ("exec", "hybrid_pi"), (r["kernel"], r["variant"])
+    assert r["launch"]["launcher"] == "srun", r["launch"]
+    assert r["rate"]["unit"] == "Mintervals/s" and r["rate"]["value"] > 0, r["rate"]
+    working = [p for p in r["placement"] if not p.get("helper")]
+    cpus = {(p["host"], p["cpu"]) for p in working}
+    assert len(working) == 2 and len(cpus) == 2, r["placement"]
+    print(f'{r["ranks"]}x{r["threads"]}: {r["rate"]["value"]:.1f} Mintervals/s, CPUs', sorted(cpus))
+EOF
+    ;;
   failing)
     require_cluster
     dir=$(fresh_dir failing)
