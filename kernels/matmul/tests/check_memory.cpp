@@ -4,6 +4,9 @@
 // Measures: rss_total_bytes (the record's sum of peak RSS) for rowblock, and the kernel's
 // proportional set size (PSS, which counts a shared window once, where RSS counts it in every
 // rank that maps it) for both. Exit 0 when all hold, 1 otherwise.
+// --copies-only (sanitizer builds): only the copies of B the records count. Under AddressSanitizer
+// a process's memory is mostly the sanitizer's own (shadow, quarantine of freed blocks), and it
+// differs between runs: the measured PSS growth once came out 23.5 MiB where 27 are needed.
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -14,8 +17,9 @@
 #include "hk/record.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: check_matmul_memory FILE N\n";
+  const bool copies_only = argc == 4 && std::string(argv[3]) == "--copies-only";
+  if (argc != 3 && !copies_only) {
+    std::cerr << "usage: check_matmul_memory FILE N [--copies-only]\n";
     return 2;
   }
   const hk::RecordFile file = hk::read_records(argv[1]);
@@ -43,6 +47,10 @@ int main(int argc, char** argv) {
   expect(copies("rowblock 3") == 3.0 && copies("shared 3") == 1.0,
          fmt::format("copies of B on 3 ranks: rowblock {}, shared {} (expected 3 and 1)", copies("rowblock 3"),
                      copies("shared 3")));
+  if (copies_only) {
+    std::cout << "skipped: the measured memory checks (--copies-only: a sanitizer build measures the sanitizer)\n";
+    return failures ? 1 : 0;
+  }
   const double rss_growth = rss("rowblock 3") - rss("rowblock 1");
   expect(rss_growth >= 2.0 * b_bytes,
          fmt::format("rowblock rss_total grows by {:.1f} MiB from 1 to 3 ranks (at least 2 B = {:.1f} MiB)",
