@@ -1,7 +1,8 @@
 #pragma once
-// The options of `hk run --exec`, `hk sweep --exec` and `hk slurm submit --exec` (docs/exec.md): a user's own program,
-// observed from outside. `--exec` is spelled as a flag but parsed as the `exec` subcommand of run
-// and sweep, next to the kernels', so that the mix, launch and record options are the same ones.
+// The options of `hk run --exec`, `hk sweep --exec` and `hk slurm submit --exec` (docs/exec.md):
+// a user's own program, observed from outside. `--exec` is spelled as a flag but parsed as the
+// `exec` subcommand of run, sweep and slurm submit, next to the kernels', so that the mix, launch
+// and record options are the same ones.
 #include <CLI/CLI.hpp>
 
 #include <string>
